@@ -1,0 +1,48 @@
+"""Every default of t2ibench in one place (the torch-fidelity habit).
+
+Change a default here and every module, the CLI and ``benchmark.py`` follow.
+Environment variables override the paths so that CI and users can redirect caches.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Root of every on-disk cache (datasets, real-image statistics). ``T2IBENCH_CACHE`` overrides.
+CACHE_DIR = Path(os.environ.get("T2IBENCH_CACHE", Path.home() / ".cache" / "t2ibench"))
+
+#: Local file with Inception weights (torch-fidelity ``.pth`` or the TF-FID TorchScript pool3 file).
+INCEPTION_WEIGHTS_ENV = "T2IBENCH_INCEPTION_WEIGHTS"
+
+#: The embedded dataset, used whenever no other dataset is named.
+DATASET = "shapes"
+IMAGE_SIZE = 64
+SEED = 0
+
+#: Images per forward pass of a generator or feature extractor.
+BATCH_SIZE = 50
+
+#: Inception Score: number of splits (Salimans et al. 2016; StackGAN/AttnGAN code use 10).
+IS_SPLITS = 10
+
+#: FID/KID refuse fewer images than this: below it the 2048-d (or 512-d) covariance is
+#: rank-deficient enough that the value is dominated by the small-sample bias.
+FID_MIN_IMAGES = 50
+KID_SUBSETS = 100
+KID_SUBSET_SIZE = 1000
+
+#: SSIM (SDN protocol, Wang et al. 2004): Gaussian window 11x11, sigma 1.5.
+SSIM_KERNEL_SIZE = 11
+SSIM_SIGMA = 1.5
+
+#: MS-SSIM (HDGAN diversity protocol): scale weights of Wang et al. 2003.
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+MS_SSIM_PAIRS_PER_CLASS = 400
+MS_SSIM_PAIRS_OVERALL = 2000
+
+#: shapes: default sizes of the generated pool (train, test).
+SHAPES_TRAIN = 10_000
+SHAPES_TEST = 2_000
+
+#: Number of images the main job evaluates per (generator, dataset) on shapes.
+N_IMAGES = 2_000

@@ -1,0 +1,61 @@
+"""File helpers: atomic writes (temp file in the same folder + ``os.replace``) and hashing.
+
+Every file t2ibench writes for later reuse (caches, images, leaderboards) goes through
+:func:`atomic_write`, so an interrupted run leaves either the old file or the new one,
+never half a file.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "wb"):
+    """Open a temporary file next to ``path``; on success move it onto ``path``.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path, obj, indent: int = 2) -> None:
+    """Write ``obj`` as JSON atomically."""
+    with atomic_write(path, "w") as f:
+        json.dump(obj, f, indent=indent, sort_keys=False, default=str)
+        f.write("\n")
+
+
+def write_text(path, text: str) -> None:
+    with atomic_write(path, "w") as f:
+        f.write(text)
+
+
+def sha256_file(path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_json(obj) -> str:
+    """Hex sha256 of the canonical JSON of ``obj`` (sorted keys): a fingerprint of parameters."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,27 @@
+"""Shared fixtures. ``shared_dir`` points at ``../shared`` and skips tests when it is absent."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"../shared is absent ({SHARED}); this test reads the shared reference data")
+    return SHARED
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """Keep the on-disk caches of a test run inside pytest's temp folder unless T2IBENCH_CACHE is set."""
+    import os
+
+    if "T2IBENCH_CACHE" not in os.environ:
+        from t2ibench import defaults
+
+        defaults.CACHE_DIR = tmp_path_factory.mktemp("t2ibench-cache")
+    yield
