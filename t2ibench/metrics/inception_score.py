@@ -1,0 +1,97 @@
+"""Inception Score (Salimans et al. 2016, "Improved Techniques for Training GANs", Sec. 4).
+
+    IS = exp( E_x KL( p(y|x) || p(y) ) ),   p(y) = E_x p(y|x)   (the paper's Sec. 4 formula)
+
+computed per split (p(y) is the split's marginal) and reported as mean ± std over splits.
+
+Split convention (libraries differ, DESIGN.md Sec. 3 "known traps"):
+
+* default, ``shuffle_seed=TORCH_FIDELITY_RNG_SEED`` (2020): torch-fidelity's
+  ``isc_features_to_metric`` — rows permuted with ``np.random.RandomState(seed).permutation(N)``,
+  then split ``k`` is rows ``[k*N//splits, (k+1)*N//splits)``; std is the population std
+  (``np.std``, ddof=0). Bit-for-bit the same splits as ``torch_fidelity.calculate_isc`` with its
+  default ``rng_seed``.
+* ``shuffle_seed=None``: contiguous splits in the given order, as the original OpenAI
+  ``inception_score.py`` and StackGAN/AttnGAN's ``compute_inception_score`` (same
+  ``i*N//splits`` boundaries, ``np.std`` with ddof=0).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import log_softmax
+
+from t2ibench import defaults
+from t2ibench.validation import check_features
+
+#: torch-fidelity's default ``rng_seed`` (``torch_fidelity.defaults.DEFAULTS["rng_seed"]``), used by
+#: its IS shuffle and its KID subset sampling; a test checks it against the installed torch-fidelity.
+TORCH_FIDELITY_RNG_SEED = 2020
+
+#: Rows count as probabilities when every entry is >= 0 and every row sums to 1 within this tolerance.
+PROBABILITY_SUM_ATOL = 1e-3
+
+
+def _looks_like_probabilities(x: np.ndarray) -> bool:
+    return bool((x >= 0).all() and np.allclose(x.sum(axis=1), 1.0, rtol=0, atol=PROBABILITY_SUM_ATOL))
+
+
+def inception_score(logits_or_probs, splits: int | None = None, *, from_logits: bool | None = None,
+                    shuffle_seed: int | None = TORCH_FIDELITY_RNG_SEED) -> tuple[float, float]:
+    """Inception Score ``(mean, std)`` over ``splits`` splits (Salimans et al. 2016, Sec. 4).
+
+    Args:
+        logits_or_probs: ``[N, K]`` class logits or class probabilities p(y|x) (numpy or torch).
+        splits: number of splits; ``None`` reads ``defaults.IS_SPLITS`` (10) at call time.
+            ``N >= splits`` is required.
+        from_logits: ``True``: rows are logits (softmax applied); ``False``: rows are
+            probabilities (must be >= 0 and sum to 1 within ``PROBABILITY_SUM_ATOL``; they are
+            renormalised exactly); ``None`` (default): probabilities if they look like them,
+            logits otherwise.
+        shuffle_seed: ``TORCH_FIDELITY_RNG_SEED`` (default) shuffles rows as torch-fidelity
+            does; ``None`` keeps contiguous splits (OpenAI / StackGAN code); any other int
+            shuffles with ``np.random.RandomState(shuffle_seed).permutation``.
+
+    Returns:
+        ``(mean, std)`` as floats; std is the population std over splits (ddof=0).
+        Computed in float64; 0·log 0 is taken as 0.
+    """
+    if splits is None:
+        splits = defaults.IS_SPLITS
+    if isinstance(splits, bool) or not isinstance(splits, (int, np.integer)):
+        raise TypeError(f"splits: expected an int, got {type(splits).__name__}")
+    if splits < 1:
+        raise ValueError(f"splits: must be >= 1, got {splits}")
+    if from_logits is not None and not isinstance(from_logits, bool):
+        raise TypeError(f"from_logits: expected True, False or None, got {from_logits!r}")
+    x = check_features(logits_or_probs, "logits_or_probs", min_rows=splits)
+    n = x.shape[0]
+
+    if from_logits is None:
+        from_logits = not _looks_like_probabilities(x)
+    if from_logits:
+        log_p = log_softmax(x, axis=1)
+        p = np.exp(log_p)
+    else:
+        if not _looks_like_probabilities(x):
+            raise ValueError(
+                "logits_or_probs: from_logits=False but the rows are not probabilities "
+                f"(need entries >= 0 and row sums within {PROBABILITY_SUM_ATOL} of 1; row sums span "
+                f"[{x.sum(axis=1).min():.6g}, {x.sum(axis=1).max():.6g}], min entry {x.min():.6g})")
+        p = x / x.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            log_p = np.log(p)
+
+    if shuffle_seed is not None:
+        perm = np.random.RandomState(shuffle_seed).permutation(n)
+        p, log_p = p[perm], log_p[perm]
+
+    scores = []
+    for k in range(splits):
+        lo, hi = k * n // splits, (k + 1) * n // splits
+        pk, log_pk = p[lo:hi], log_p[lo:hi]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_marginal = np.log(pk.mean(axis=0, keepdims=True))
+            # p * (log p - log q), with 0 * log 0 = 0 (q > 0 wherever p > 0)
+            terms = np.where(pk > 0, pk * (log_pk - log_marginal), 0.0)
+        scores.append(float(np.exp(terms.sum(axis=1).mean())))
+    return float(np.mean(scores)), float(np.std(scores))

@@ -1,0 +1,315 @@
+"""MS-SSIM (Wang, Simoncelli & Bovik 2003, "Multi-scale structural similarity for image quality
+assessment", Eq. (7)) and HDGAN's diversity protocol built on it.
+
+    MS-SSIM(x, y) = l_M(x, y)^{a_M} * prod_{j=1..M} cs_j(x, y)^{b_j}
+
+with the scale weights (0.0448, 0.2856, 0.3001, 0.2363, 0.1333) of the paper (HDGAN uses them,
+``defaults.MS_SSIM_WEIGHTS``), Gaussian window 11x11, sigma 1.5, K1 = 0.01, K2 = 0.03, 2x2
+average down-sampling between scales. Computed through ``piq.multi_scale_ssim``, which matches
+Wang's MATLAB ``msssim.m`` on goldhill (0.9012) and ``tf.image.ssim_multiscale``. Colour
+images: MS-SSIM per channel, then the mean over channels (piq and TF).
+
+**Small images** (the protocol's "fewer scales for small images"): with an ``k x k`` window the
+coarsest of ``M`` scales needs ``min(H, W) >= (k - 1) * 2^(M-1) + 1`` (piq's and TF's
+requirement; 161 px for five scales). :func:`ms_ssim_scales` gives the largest usable ``M``
+(64 px -> 3, 128 px -> 4, >= 161 px -> 5); the coarsest weights are dropped and the kept ones
+renormalised to sum 1 (piq's normalisation of user weights). When every scale fits, the
+default weights are used exactly as published (they sum to 1.0001, as in MATLAB and TF);
+custom weights are always normalised to sum 1 (piq).
+
+HDGAN's released code (``Evaluation/ms_ssim/msssim_score.py`` in ypxie/HDGan, a copy of
+tensorflow/models' ``research/compression/image_encoder/msssim.py``) computes MS-SSIM
+differently; :func:`ms_ssim_hdgan_code` reproduces it as a separately named variant
+(``variant="hdgan-code"`` in :func:`ms_ssim_diversity`): it always uses all five scales and
+shrinks the window at coarse scales of small images (size ``min(11, H, W)``, sigma
+``1.5 * size / 11``), averages the SSIM / cs maps over the colour channels *and* pixels at each
+scale before the product, down-samples with a 2x2 mean whose odd last row/column is reflected
+(scipy ``convolve(mode='reflect')`` then ``[::2, ::2]``), and applies no clipping (a negative
+cs gives NaN, which HDGAN's loop drops). Its pair loop — 20 random images per class, all
+ordered pairs among them including self-pairs (MS-SSIM 1) — is not reproduced: both variants
+use the pair sampling of :func:`ms_ssim_diversity`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from t2ibench import defaults
+from t2ibench.metrics.ssim import _batched, _check_pair
+from t2ibench.validation import check_images
+
+#: Most scales MS-SSIM uses (the length of the published weight vector).
+MAX_SCALES = 5
+
+
+def ms_ssim_scales(size: int, kernel_size: int | None = None, max_scales: int = MAX_SCALES) -> int:
+    """Number of MS-SSIM scales usable on images whose shorter side is ``size`` pixels.
+
+    The largest ``M <= max_scales`` with ``(kernel_size - 1) * 2^(M-1) + 1 <= size`` (piq/TF's
+    size requirement); 0 when even one scale does not fit (``size < kernel_size``).
+    ``kernel_size=None`` reads ``defaults.SSIM_KERNEL_SIZE`` (11).
+    """
+    k = int(kernel_size or defaults.SSIM_KERNEL_SIZE)
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size: expected a positive int (the shorter image side), got {size!r}")
+    m = 0
+    while m < max_scales and (k - 1) * 2 ** m + 1 <= size:
+        m += 1
+    return m
+
+
+def _resolve_weights(weights, size: int, kernel_size: int) -> tuple[torch.Tensor | None, int]:
+    """Return (weights for piq, or None for piq's built-in published ones; number of scales used)."""
+    default = weights is None
+    if isinstance(weights, torch.Tensor):
+        weights = weights.detach().cpu().numpy()
+    w = np.asarray(defaults.MS_SSIM_WEIGHTS if default else weights, dtype=np.float64)
+    if w.ndim != 1 or w.size == 0:
+        raise ValueError(f"weights: expected a non-empty 1-d sequence of scale weights, got shape {w.shape}")
+    if not np.isfinite(w).all() or (w <= 0).any():
+        raise ValueError(f"weights: must be positive and finite, got {w.tolist()}")
+    scales = ms_ssim_scales(size, kernel_size, max_scales=w.size)
+    if scales < 1:
+        raise ValueError(f"images of {size} px are smaller than the {kernel_size}x{kernel_size} window")
+    if default and scales == w.size and tuple(w) == (0.0448, 0.2856, 0.3001, 0.2363, 0.1333):
+        return None, scales  # piq's built-in published weights, not renormalised
+    return torch.tensor(w[:scales], dtype=torch.float32), scales  # piq renormalises to sum 1
+
+
+def ms_ssim(x, y, data_range: float = 255, weights=None, *, kernel_size: int | None = None,
+            kernel_sigma: float | None = None, batch_size: int | None = None) -> torch.Tensor:
+    """Per-image MS-SSIM ``Tensor[N]`` (float32) between ``x`` and ``y`` ``[N, C, H, W]``.
+
+    Args:
+        x, y: uint8, or float in ``[0, data_range]``; same shape; any number of channels.
+        data_range: the value range (255 for uint8).
+        weights: scale weights, finest first; ``None`` reads ``defaults.MS_SSIM_WEIGHTS``.
+            Only the first ``ms_ssim_scales(min(H, W))`` are used (see the module docstring).
+        kernel_size, kernel_sigma: Gaussian window; ``None`` reads ``defaults.SSIM_*``.
+        batch_size: images per piq call; ``None`` reads ``defaults.BATCH_SIZE``.
+    """
+    import piq
+
+    k = int(kernel_size or defaults.SSIM_KERNEL_SIZE)
+    sigma = float(kernel_sigma or defaults.SSIM_SIGMA)
+    if k < 1 or k % 2 == 0:
+        raise ValueError(f"kernel_size: must be a positive odd number, got {k}")
+    x, y = _check_pair(x, y, data_range, k)
+    w, _ = _resolve_weights(weights, min(x.shape[2], x.shape[3]), k)
+
+    def fn(a, b):
+        return piq.multi_scale_ssim(a, b, kernel_size=k, kernel_sigma=sigma, data_range=float(data_range),
+                                    reduction="none", scale_weights=w)
+
+    return _batched(fn, x, y, batch_size)
+
+
+def _gaussian_window(size: int, sigma: float) -> torch.Tensor:
+    """MATLAB ``fspecial('gaussian')`` / HDGAN's ``_FSpecialGauss`` (half-pixel grid for even sizes)."""
+    c = torch.arange(size, dtype=torch.float32) - (size - 1) / 2.0
+    g = torch.exp(-(c[:, None] ** 2 + c[None, :] ** 2) / (2.0 * sigma ** 2))
+    return (g / g.sum())[None, None]
+
+
+def _hdgan_code_ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float, weights: np.ndarray) -> torch.Tensor:
+    n, c = x.shape[:2]
+    a = (x / float(data_range)).reshape(n * c, 1, *x.shape[2:])
+    b = (y / float(data_range)).reshape(n * c, 1, *y.shape[2:])
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    mcs, ssim_val = [], None
+    conv = torch.nn.functional.conv2d
+    for level in range(len(weights)):
+        if level:
+            pad = (0, a.shape[3] % 2, 0, a.shape[2] % 2)  # reflect the odd last row/column
+            a = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(a, pad, mode="replicate"), 2)
+            b = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(b, pad, mode="replicate"), 2)
+        size = min(11, a.shape[2], a.shape[3])
+        win = _gaussian_window(size, size * 1.5 / 11)
+        mu_a, mu_b = conv(a, win), conv(b, win)
+        saa = conv(a * a, win) - mu_a ** 2
+        sbb = conv(b * b, win) - mu_b ** 2
+        sab = conv(a * b, win) - mu_a * mu_b
+        v1, v2 = 2.0 * sab + c2, saa + sbb + c2
+        cs_map = (v1 / v2).reshape(n, -1)
+        mcs.append(cs_map.mean(1))
+        ssim_val = (((2.0 * mu_a * mu_b + c1) / (mu_a ** 2 + mu_b ** 2 + c1)) * (v1 / v2)).reshape(n, -1).mean(1)
+    w = torch.as_tensor(weights, dtype=torch.float32)
+    out = ssim_val ** w[-1]
+    for level in range(len(weights) - 1):
+        out = out * mcs[level] ** w[level]
+    return out
+
+
+def ms_ssim_hdgan_code(x, y, data_range: float = 255, weights=None, *, batch_size: int | None = None) -> torch.Tensor:
+    """Per-image MS-SSIM ``Tensor[N]`` as HDGAN's released ``msssim_score.py`` computes it (see the
+    module docstring): five scales at every image size, window shrunk at coarse scales, colour
+    channels pooled per scale, weights as given (default ``defaults.MS_SSIM_WEIGHTS``, not
+    renormalised), NaN where a coarse-scale cs is negative. Float32 (the original is float64)."""
+    w = np.asarray(defaults.MS_SSIM_WEIGHTS if weights is None else weights, dtype=np.float64)
+    if w.ndim != 1 or w.size == 0 or not np.isfinite(w).all() or (w <= 0).any():
+        raise ValueError(f"weights: expected a non-empty 1-d sequence of positive weights, got {w.tolist()}")
+    x, y = _check_pair(x, y, data_range, 1)
+    return _batched(lambda a, b: _hdgan_code_ms_ssim(a, b, data_range, w), x, y, batch_size)
+
+
+def _unrank_pairs(n: int, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Map ranks in ``[0, n(n-1)/2)`` to pairs ``(i, j)``, ``i < j``, in row-major order."""
+    rows = np.arange(n - 1, dtype=np.int64)
+    offsets = rows * n - rows * (rows + 1) // 2  # number of pairs before row i
+    i = np.searchsorted(offsets, ranks, side="right") - 1
+    j = ranks - offsets[i] + i + 1
+    return i.astype(np.int64), j.astype(np.int64)
+
+
+def _sample_pairs(n: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``min(k, n(n-1)/2)`` distinct unordered pairs of distinct indices; all pairs when ``k`` covers them."""
+    total = n * (n - 1) // 2
+    if k >= total:
+        ranks = np.arange(total, dtype=np.int64)
+    else:
+        ranks = np.sort(rng.choice(total, size=k, replace=False)).astype(np.int64)
+    return _unrank_pairs(n, ranks)
+
+
+def _stats(v: np.ndarray) -> tuple[float | None, float | None]:
+    return (float(v.mean()), float(v.std())) if v.size else (None, None)
+
+
+def _py(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def ms_ssim_diversity(images, class_ids=None, pairs_per_class: int | None = None,
+                      pairs_overall: int | None = None, seed: int | None = None,
+                      data_range: float = 255, *, weights=None, variant: str = "piq",
+                      batch_size: int | None = None) -> dict:
+    """HDGAN's MS-SSIM diversity protocol (Zhang, Xie & Yang 2018, Sec. 5): mean MS-SSIM over random
+    pairs of images of the same class and over random pairs overall; lower = more diverse.
+
+    Pairs are distinct unordered pairs of different images, drawn without replacement (all
+    pairs when a class has no more than requested), deterministically from
+    ``np.random.default_rng(seed)``; classes are visited in sorted order, then the overall pairs
+    are drawn from all images. MS-SSIM as :func:`ms_ssim` (fewer scales for small images) with
+    ``variant="piq"`` (default), or as HDGAN's released code computes it with
+    ``variant="hdgan-code"`` (:func:`ms_ssim_hdgan_code`: always five scales; NaN pair values
+    are dropped from the means, as HDGAN's loop does, and counted in ``n_pairs_nan``).
+
+    Args:
+        images: ``[N, C, H, W]`` uint8 or float in ``[0, data_range]``.
+        class_ids: ``N`` class labels (ints or strings; numpy, torch or a list), or ``None``
+            for no class-wise part.
+        pairs_per_class, pairs_overall: ``None`` reads ``defaults.MS_SSIM_PAIRS_PER_CLASS`` (400)
+            and ``defaults.MS_SSIM_PAIRS_OVERALL`` (2000).
+        seed: ``None`` reads ``defaults.SEED``.
+        variant: ``"piq"`` or ``"hdgan-code"``.
+
+    Returns a dict:
+        ``ms_ssim_classwise``: mean over classes of the per-class mean MS-SSIM (None if no class
+        has 2 images); ``ms_ssim_classwise_std``: population std of the per-class means across
+        classes; ``ms_ssim_overall`` / ``ms_ssim_overall_std``: mean / population std over the
+        overall pairs (None if N < 2); ``n_pairs_classwise`` (all classes together),
+        ``n_pairs_overall``, ``n_classes`` (classes scored), ``n_classes_skipped`` (classes with
+        fewer than 2 images), ``scales`` (MS-SSIM scales used for this image size),
+        ``image_size`` ``[H, W]``, ``seed``, ``variant``, ``n_pairs_nan`` and ``per_class``
+        ``{class_id: mean}``.
+    """
+    if pairs_per_class is None:
+        pairs_per_class = defaults.MS_SSIM_PAIRS_PER_CLASS
+    if pairs_overall is None:
+        pairs_overall = defaults.MS_SSIM_PAIRS_OVERALL
+    if seed is None:
+        seed = defaults.SEED
+    for name, v in (("pairs_per_class", pairs_per_class), ("pairs_overall", pairs_overall), ("seed", seed)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name}: expected an int, got {type(v).__name__}")
+        if v < 0:
+            raise ValueError(f"{name}: must be >= 0, got {v}")
+    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)) or not data_range > 0:
+        raise ValueError(f"data_range: expected a positive number (255 for uint8 images), got {data_range!r}")
+    if variant not in ("piq", "hdgan-code"):
+        raise ValueError(f"variant: expected 'piq' or 'hdgan-code', got {variant!r}")
+
+    k = int(defaults.SSIM_KERNEL_SIZE)
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
+    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8:
+        check_images(images[:1], "images", channels=None, min_size=k)  # shape/dtype; uint8 needs no range check
+    else:
+        images = check_images(images, "images", channels=None, min_size=k, data_range=float(data_range))
+    n = images.shape[0]
+
+    if class_ids is not None:
+        if isinstance(class_ids, torch.Tensor):
+            class_ids = class_ids.detach().cpu().numpy()
+        labels = np.asarray(class_ids)
+        if labels.ndim != 1 or labels.shape[0] != n:
+            raise ValueError(f"class_ids: expected {n} labels (one per image), got shape {labels.shape}")
+        if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+            raise ValueError("class_ids: contains NaN or Inf")
+        if labels.dtype.kind not in "iubUSf":
+            raise TypeError(f"class_ids: expected int or str labels, got dtype {labels.dtype}")
+    else:
+        labels = None
+
+    rng = np.random.default_rng(seed)
+    first, second, per_class_slices = [], [], []
+    skipped = 0
+    pos = 0
+    if labels is not None:
+        for c in np.unique(labels):
+            idx = np.flatnonzero(labels == c)
+            if idx.size < 2:
+                skipped += 1
+                continue
+            i, j = _sample_pairs(idx.size, int(pairs_per_class), rng)
+            first.append(idx[i])
+            second.append(idx[j])
+            per_class_slices.append((_py(c), slice(pos, pos + i.size)))
+            pos += i.size
+    n_classwise = pos
+    if n >= 2:
+        i, j = _sample_pairs(n, int(pairs_overall), rng)
+        first.append(i)
+        second.append(j)
+    a = np.concatenate(first) if first else np.zeros(0, np.int64)
+    b = np.concatenate(second) if second else np.zeros(0, np.int64)
+
+    size = min(images.shape[2], images.shape[3])
+    if variant == "piq":
+        _, scales = _resolve_weights(weights, size, k)
+        fn = ms_ssim
+    else:
+        scales = len(defaults.MS_SSIM_WEIGHTS if weights is None else weights)
+        fn = ms_ssim_hdgan_code
+    bs = int(batch_size or defaults.BATCH_SIZE)
+    if bs < 1:
+        raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+    values = np.empty(a.size, dtype=np.float64)
+    for s in range(0, a.size, bs):
+        ia, ib = torch.from_numpy(a[s:s + bs]), torch.from_numpy(b[s:s + bs])
+        values[s:s + bs] = fn(images[ia], images[ib], data_range=data_range, weights=weights,
+                              batch_size=bs).double().numpy()
+
+    def finite(v):
+        return v[np.isfinite(v)]
+
+    per_class = {c: float(finite(values[sl]).mean()) for c, sl in per_class_slices if finite(values[sl]).size}
+    cw_mean, cw_std = _stats(np.array(list(per_class.values()), dtype=np.float64))
+    ov_mean, ov_std = _stats(finite(values[n_classwise:]))
+    return {
+        "ms_ssim_classwise": cw_mean,
+        "ms_ssim_classwise_std": cw_std,
+        "ms_ssim_overall": ov_mean,
+        "ms_ssim_overall_std": ov_std,
+        "n_pairs_classwise": int(n_classwise),
+        "n_pairs_overall": int(a.size - n_classwise),
+        "n_classes": len(per_class),
+        "n_classes_skipped": int(skipped),
+        "scales": int(scales),
+        "image_size": [int(images.shape[2]), int(images.shape[3])],
+        "seed": int(seed),
+        "variant": variant,
+        "n_pairs_nan": int((~np.isfinite(values)).sum()),
+        "per_class": per_class,
+    }
+

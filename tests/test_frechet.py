@@ -1,0 +1,208 @@
+"""Distribution distances on features: Fréchet distance (FID/CMD core) and KID.
+
+References are independent of the code under test: the Fréchet distance is checked against the
+usual ``scipy.linalg.sqrtm(sigma1 @ sigma2)`` form in float64 (pytorch-fid's formula), KID against
+a direct numpy transcription of the unbiased MMD² of Bińkowski et al. 2018.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from t2ibench.metrics import frechet_distance, gaussian_statistics, kid
+from t2ibench.metrics.inception_score import TORCH_FIDELITY_RNG_SEED
+
+
+def scipy_frechet(mu1, sigma1, mu2, sigma2) -> float:
+    """||mu1 - mu2||² + Tr(S1 + S2 - 2 sqrtm(S1 S2)), real part of the Schur-based sqrtm."""
+    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    covmean = np.real(covmean)
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
+
+
+def random_gaussian(rng, d, n=None):
+    n = n or 3 * d
+    a = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) / np.sqrt(d)
+    return gaussian_statistics(a + rng.normal(size=d))
+
+
+# ----------------------------------------------------------------------------- Fréchet distance
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_scipy_sqrtm_d64(seed):
+    rng = np.random.default_rng(seed)
+    mu1, s1 = random_gaussian(rng, 64)
+    mu2, s2 = random_gaussian(rng, 64)
+    ours, ref = frechet_distance(mu1, s1, mu2, s2), scipy_frechet(mu1, s1, mu2, s2)
+    assert ours == pytest.approx(ref, rel=1e-6)
+
+
+def test_matches_scipy_sqrtm_d512():
+    rng = np.random.default_rng(7)
+    mu1, s1 = random_gaussian(rng, 512, n=2000)
+    mu2, s2 = random_gaussian(rng, 512, n=2000)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(scipy_frechet(mu1, s1, mu2, s2), rel=1e-6)
+
+
+def test_symmetric_and_accepts_torch_and_float32():
+    rng = np.random.default_rng(3)
+    mu1, s1 = random_gaussian(rng, 32)
+    mu2, s2 = random_gaussian(rng, 32)
+    d = frechet_distance(mu1, s1, mu2, s2)
+    assert frechet_distance(mu2, s2, mu1, s1) == pytest.approx(d, rel=1e-9)
+    as_torch = frechet_distance(torch.from_numpy(mu1), torch.from_numpy(s1), torch.from_numpy(mu2), torch.from_numpy(s2))
+    assert as_torch == pytest.approx(d, rel=1e-12)
+    assert frechet_distance(mu1.astype(np.float32), s1.astype(np.float32), mu2, s2) == pytest.approx(d, rel=1e-4)
+
+
+def test_identical_gaussians_are_zero():
+    rng = np.random.default_rng(4)
+    mu, s = random_gaussian(rng, 128)
+    assert frechet_distance(mu, s, mu, s) == pytest.approx(0.0, abs=1e-8 * np.trace(s))
+    assert frechet_distance(mu, s, mu.copy(), s.copy()) >= 0.0
+
+
+def test_mean_shift_only():
+    rng = np.random.default_rng(5)
+    mu, s = random_gaussian(rng, 16)
+    shift = rng.normal(size=16)
+    assert frechet_distance(mu, s, mu + shift, s) == pytest.approx(shift @ shift, rel=1e-6, abs=1e-8)
+
+
+def test_known_closed_form_diagonal():
+    # diagonal covariances: Tr(S1 + S2 - 2 sqrt(S1 S2)) = sum (sqrt(a) - sqrt(b))²
+    a, b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 0.0])
+    mu1, mu2 = np.zeros(3), np.array([1.0, 0.0, 2.0])
+    expected = 5.0 + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    assert frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [10, 40])
+def test_singular_covariances_stay_finite(n):
+    # N < d: rank-deficient sample covariances, where sqrtm(S1 S2) returns complex/NaN parts
+    rng = np.random.default_rng(n)
+    d = 64
+    mu1, s1 = gaussian_statistics(rng.normal(size=(n, d)))
+    mu2, s2 = gaussian_statistics(rng.normal(size=(n, d)) + 0.1)
+    assert np.linalg.matrix_rank(s1) < d
+    value = frechet_distance(mu1, s1, mu2, s2)
+    assert np.isfinite(value) and value >= 0.0
+    assert frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0.0, abs=1e-6 * np.trace(s1))
+    # exactly rank-one and zero covariances
+    v = rng.normal(size=d)
+    r1 = np.outer(v, v)
+    assert frechet_distance(mu1, r1, mu1, r1) == pytest.approx(0.0, abs=1e-8 * (v @ v))
+    assert frechet_distance(mu1, np.zeros((d, d)), mu2, np.zeros((d, d))) == pytest.approx(
+        float((mu1 - mu2) @ (mu1 - mu2)), rel=1e-12)
+
+
+def test_real_clip_statistics(shared_dir):
+    """GR-GAN's released CLIP ViT-B/32 COCO statistics (512-d): image vs caption Gaussians."""
+    base = shared_dir / "reference" / "grgan-cmd"
+    img, txt = np.load(base / "image_feature.npz"), np.load(base / "sent_feature.npz")
+    mu1, s1 = img["mu"].astype(np.float64), img["sigma"].astype(np.float64)
+    mu2, s2 = txt["mu"].astype(np.float64), txt["sigma"].astype(np.float64)
+    assert mu1.shape == (512,) and s1.shape == (512, 512)
+    ours = frechet_distance(mu1, s1, mu2, s2)
+    assert np.isfinite(ours) and ours > 0
+    assert ours == pytest.approx(scipy_frechet(mu1, s1, mu2, s2), rel=1e-6)
+    assert frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0.0, abs=1e-9 * np.trace(s1))
+
+
+def test_gaussian_statistics_matches_numpy():
+    x = np.random.default_rng(0).normal(size=(50, 8))
+    mu, sigma = gaussian_statistics(torch.from_numpy(x).float())
+    np.testing.assert_allclose(mu, x.mean(0), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(sigma, np.cov(x, rowvar=False, ddof=1), rtol=1e-5, atol=1e-6)
+
+
+def test_frechet_bad_inputs():
+    mu, s = np.zeros(4), np.eye(4)
+    with pytest.raises(ValueError, match="mu"):
+        frechet_distance(np.zeros((4, 1)), s, mu, s)
+    with pytest.raises(ValueError, match="sigma"):
+        frechet_distance(mu, np.eye(3), mu, s)
+    with pytest.raises(ValueError, match="sigma"):
+        frechet_distance(mu, np.zeros(4), mu, s)
+    with pytest.raises(ValueError, match="different dimensions"):
+        frechet_distance(mu, s, np.zeros(5), np.eye(5))
+    with pytest.raises(ValueError, match="NaN"):
+        frechet_distance(np.array([0, 0, 0, np.nan]), s, mu, s)
+    with pytest.raises(ValueError, match="NaN"):
+        frechet_distance(mu, np.full((4, 4), np.inf), mu, s)
+    with pytest.raises(ValueError, match="features"):
+        gaussian_statistics(np.zeros((1, 4)))
+    with pytest.raises(ValueError, match="features"):
+        gaussian_statistics(np.zeros(4))
+
+
+# ----------------------------------------------------------------------------- KID
+
+def numpy_kid(x, y, subsets, subset_size, seed, degree=3, gamma=None, coef0=1.0):
+    """Bińkowski et al. 2018: polynomial kernel, unbiased MMD², subsets drawn as torch-fidelity draws them."""
+    gamma = 1.0 / x.shape[1] if gamma is None else gamma
+    rng = np.random.RandomState(seed)
+    values = []
+    for _ in range(subsets):
+        a = x[rng.choice(len(x), subset_size, replace=False)]
+        b = y[rng.choice(len(y), subset_size, replace=False)]
+        kxx = (gamma * a @ a.T + coef0) ** degree
+        kyy = (gamma * b @ b.T + coef0) ** degree
+        kxy = (gamma * a @ b.T + coef0) ** degree
+        m = subset_size
+        mmd = ((kxx.sum() - np.trace(kxx)) + (kyy.sum() - np.trace(kyy))) / (m * (m - 1)) - 2 * kxy.mean()
+        values.append(mmd)
+    return float(np.mean(values)), float(np.std(values))
+
+
+def test_kid_matches_numpy_formula():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(120, 32)), rng.normal(size=(90, 32)) * 1.1 + 0.2
+    ours = kid(x, y, subsets=7, subset_size=50, seed=3)
+    ref = numpy_kid(x, y, 7, 50, 3)
+    assert ours[0] == pytest.approx(ref[0], rel=1e-9)
+    assert ours[1] == pytest.approx(ref[1], rel=1e-9)
+    # kernel parameters are passed through
+    ours = kid(x, y, subsets=3, subset_size=40, degree=2, gamma=0.5, coef0=0.0, seed=1)
+    assert ours[0] == pytest.approx(numpy_kid(x, y, 3, 40, 1, degree=2, gamma=0.5, coef0=0.0)[0], rel=1e-9)
+
+
+def test_kid_default_seed_is_torch_fidelity_and_subset_size_is_clipped():
+    from torch_fidelity.defaults import DEFAULTS
+
+    assert TORCH_FIDELITY_RNG_SEED == DEFAULTS["rng_seed"]
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(60, 8)), rng.normal(size=(45, 8))
+    # subset_size 1000 > 45 rows: clipped to min(N_fake, N_real) = 45
+    assert kid(x, y, subsets=4) == pytest.approx(numpy_kid(x, y, 4, 45, TORCH_FIDELITY_RNG_SEED), rel=1e-9)
+    assert kid(x, y, subsets=4, seed=5) != kid(x, y, subsets=4, seed=6)
+    assert kid(x, y, subsets=4, seed=5) == kid(torch.from_numpy(x), y, subsets=4, seed=5)
+
+
+def test_kid_same_distribution_near_zero_and_shift_positive():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(400, 16)), rng.normal(size=(400, 16))
+    same, _ = kid(x, y, subsets=20, subset_size=200)
+    shifted, _ = kid(x, y + 1.0, subsets=20, subset_size=200)
+    assert abs(same) < 0.02 < shifted
+
+
+def test_kid_bad_inputs():
+    x = np.zeros((10, 4))
+    with pytest.raises(ValueError, match="features_fake"):
+        kid(np.zeros((1, 4)), x)
+    with pytest.raises(ValueError, match="features_real"):
+        kid(x, np.zeros((10, 4, 1)))
+    with pytest.raises(ValueError, match="dimension"):
+        kid(x, np.zeros((10, 5)))
+    with pytest.raises(ValueError, match="features_real"):
+        kid(x, np.full((10, 4), np.nan))
+    with pytest.raises(ValueError, match="subset_size"):
+        kid(x, x, subset_size=1)
+    with pytest.raises(TypeError, match="subsets"):
+        kid(x, x, subsets=2.5)
+    with pytest.raises(ValueError, match="gamma"):
+        kid(x, x, gamma=-1.0)
