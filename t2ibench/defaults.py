@@ -46,3 +46,10 @@ SHAPES_TEST = 2_000
 
 #: Number of images the main job evaluates per (generator, dataset) on shapes.
 N_IMAGES = 2_000
+
+#: Feature extractor used by a metric spec without ``@extractor``, per dataset.
+DEFAULT_EXTRACTORS = {"shapes": "shapes-classifier"}
+FALLBACK_EXTRACTOR = "inception-v3-compat"
+
+#: Metrics computed when none are named.
+DEFAULT_METRICS = ("is", "fid", "kid", "ssim", "fsim", "fsimc", "ms-ssim")

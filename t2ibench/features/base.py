@@ -26,6 +26,9 @@ class FeatureExtractor(torch.nn.Module):
     weights_id: str = ""
     resize_mode: str = ""
     stand_in: bool = False
+    #: Which output serves which role for the metrics: ``"embedding"`` (FID, KID) and
+    #: ``"logits"`` (IS). A role an extractor lacks is simply absent.
+    roles: dict[str, str] = {}
 
     def extract(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -44,5 +47,6 @@ class FeatureExtractor(torch.nn.Module):
 
     def describe(self) -> dict:
         """Provenance of this extractor for result files."""
-        return {"name": self.name, "outputs": list(self.outputs), "weights_id": self.weights_id,
+        return {"name": self.name, "outputs": list(self.outputs), "roles": dict(self.roles),
+                "weights_id": self.weights_id,
                 "resize_mode": self.resize_mode, "stand_in": self.stand_in}

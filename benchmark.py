@@ -1,0 +1,75 @@
+#!/usr/bin/env python
+"""Regenerate ``leaderboards/`` end to end: the main job of t2ibench.
+
+For each dataset (default: the embedded ``shapes``, no download), every generator —
+the reference rows ``real``, ``real-mismatched``, ``noise`` and every model of the zoo
+that has weights for that dataset — is evaluated in one pass with every metric, and
+
+    leaderboards/<dataset>/leaderboard.{md,csv,json,tex}   the table (mean ± std)
+    leaderboards/<dataset>/metrics.png                     one bar chart per metric
+    leaderboards/<dataset>/samples/<generator>.png         captioned samples per row
+    leaderboards/<dataset>/results/<generator>.json        full results with provenance
+
+are written (atomically). Run ``python benchmark.py --help`` for the options.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from t2ibench import defaults
+from t2ibench.cli import add_run_args, load_dataset_from_args, comma_list, resolve_device, run_cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", default=defaults.DATASET,
+                   help="comma-separated datasets to build leaderboards for (default %(default)s; real datasets "
+                        "need --data-root)")
+    p.add_argument("--generators", default=None,
+                   help="comma-separated generators (default: the reference rows and every zoo model)")
+    add_run_args(p, out_default="leaderboards")
+    return p
+
+
+def run(args) -> int:
+    from t2ibench.engine import evaluate, evaluation_plan
+    from t2ibench.generators.base import generate_checked
+    from t2ibench.generators.reference import REFERENCE_GENERATORS
+    from t2ibench.leaderboard import write_leaderboard
+    from t2ibench.plots import save_captioned_grid, save_metric_bars
+    from t2ibench.registry import list_generators, load_generator
+
+    device = resolve_device(args.device)
+    names = comma_list(args.generators) or list(REFERENCE_GENERATORS) + [
+        g for g in list_generators() if g not in REFERENCE_GENERATORS]
+    weights = {"inception-v3-compat": args.inception_weights} if args.inception_weights else None
+    for dataset_name in comma_list(args.datasets):
+        dataset = load_dataset_from_args(args, dataset_name)
+        out = Path(args.out) / dataset_name
+        results = []
+        for name in names:
+            generator = load_generator(name, dataset=dataset, device=device)
+            result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=args.n_images,
+                              seed=args.seed, batch_size=args.batch_size, device=device, extractor_weights=weights,
+                              progress=not args.no_progress, generator_name=name)
+            result.save(out / "results" / f"{name}.json")
+            plan = evaluation_plan(dataset, 8, args.seed)
+            save_captioned_grid(generate_checked(generator, name, plan, seed=args.seed), plan,
+                                out / "samples" / f"{name}.png", title=f"{name} on {dataset_name}")
+            print(result.summary(), flush=True)
+            results.append(result)
+        title = f"{dataset_name} ({dataset.split} split, n={results[0].n_images}, seed={args.seed})"
+        table = write_leaderboard(results, out, title)
+        save_metric_bars(table, out / "metrics.png", title=title)
+        print(f"wrote {out}/leaderboard.md")
+    return 0
+
+
+def main(argv=None) -> int:
+    return run_cli(run, build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

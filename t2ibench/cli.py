@@ -1,0 +1,179 @@
+"""The ``t2ibench`` command line.
+
+    t2ibench eval --generator real --dataset shapes --metrics fid,is --out runs/real
+    t2ibench list generators|datasets|metrics|extractors
+    t2ibench preview --dataset shapes --out shapes.png
+    t2ibench train-classifier --out t2ibench/evaluators/weights
+
+Bad input (an unknown name, a missing file, a wrong argument) ends with a one-line
+``error: ...`` and exit status 2, not a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from t2ibench import defaults
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; anything else is checked by torch."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"--device: {e}") from e
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def add_run_args(p: argparse.ArgumentParser, out_default: str) -> None:
+    """Arguments shared by ``t2ibench eval`` and ``benchmark.py``."""
+    p.add_argument("--device", default="auto", help="torch device: auto (cuda if available), cpu, cuda, cuda:1 ...")
+    p.add_argument("--seed", type=int, default=defaults.SEED, help="run seed: plan, noise, subsets (default %(default)s)")
+    p.add_argument("--out", default=out_default, help="output folder (default %(default)s)")
+    p.add_argument("--n-images", type=int, default=None,
+                   help="captions to generate for per evaluation (default: the whole test split)")
+    p.add_argument("--batch-size", type=int, default=defaults.BATCH_SIZE, help="images per batch (default %(default)s)")
+    p.add_argument("--metrics", default=None,
+                   help="comma-separated metric specs, e.g. 'fid,is,ssim' or 'fid@inception-v3-compat' "
+                        f"(default: {','.join(defaults.DEFAULT_METRICS)})")
+    p.add_argument("--inception-weights", default=os.environ.get(defaults.INCEPTION_WEIGHTS_ENV),
+                   help="local Inception weights: torch-fidelity's .pth or the TF-FID TorchScript pool3 file "
+                        f"(default: ${defaults.INCEPTION_WEIGHTS_ENV}, else torch-fidelity's download)")
+    p.add_argument("--data-root", default=None, help="folder of a real dataset in its standard layout (cub, flowers, coco)")
+    p.add_argument("--image-size", type=int, default=None, help="dataset image size in pixels (default: the dataset's)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def comma_list(text: str | None) -> list[str] | None:
+    return None if text is None else [m.strip() for m in text.split(",") if m.strip()]
+
+
+def load_dataset_from_args(args, name: str, split: str = "test"):
+    from t2ibench.data import load_dataset
+
+    kwargs = {"root": args.data_root} if args.data_root else {}
+    return load_dataset(name, split=split, image_size=args.image_size, **kwargs)
+
+
+def _cmd_eval(args) -> int:
+    from t2ibench.engine import evaluate
+    from t2ibench.plots import save_captioned_grid
+    from t2ibench.registry import load_generator
+
+    device = resolve_device(args.device)
+    dataset = load_dataset_from_args(args, args.dataset, args.split)
+    generator = load_generator(args.generator, dataset=dataset, device=device)
+    weights = {"inception-v3-compat": args.inception_weights} if args.inception_weights else None
+    result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=args.n_images, seed=args.seed,
+                      batch_size=args.batch_size, device=device, extractor_weights=weights,
+                      progress=not args.no_progress, generator_name=args.generator)
+    out = Path(args.out)
+    result.save(out / "result.json")
+    from t2ibench.engine import evaluation_plan
+    from t2ibench.generators.base import generate_checked
+
+    plan = evaluation_plan(dataset, min(16, result.n_images), args.seed)
+    images = generate_checked(generator, args.generator, plan, seed=args.seed)
+    save_captioned_grid(images, plan, out / "samples.png", title=f"{args.generator} on {dataset.name}")
+    print(result.summary())
+    print(f"wrote {out / 'result.json'} and {out / 'samples.png'}")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from t2ibench.data import list_datasets
+    from t2ibench.features import list_extractors
+    from t2ibench.protocols import list_metrics
+    from t2ibench.registry import list_generators
+
+    listing = {"generators": list_generators, "datasets": list_datasets, "metrics": list_metrics,
+               "extractors": list_extractors}
+    for kind in [args.kind] if args.kind else listing:
+        print(f"{kind}:")
+        for name in listing[kind]():
+            print(f"  {name}")
+    return 0
+
+
+def _cmd_preview(args) -> int:
+    from t2ibench.plots import save_captioned_grid
+
+    ds = load_dataset_from_args(args, args.dataset, args.split)
+    n = min(args.n, len(ds))
+    images = ds.images(range(n))
+    save_captioned_grid(images, [ds.captions(i)[0] for i in range(n)], args.out, title=repr(ds))
+    print(f"wrote {args.out} ({n} images of {ds!r})")
+    return 0
+
+
+def _cmd_train_classifier(argv: list[str]) -> int:
+    from t2ibench.evaluators.shapes_classifier import main as train_main
+
+    return train_main(argv) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="t2ibench", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("eval", help="evaluate one generator on one dataset and write result.json + samples.png",
+                       description="Generate one image per caption of the test split, extract features once and "
+                                   "compute every requested metric; writes OUT/result.json and OUT/samples.png.")
+    p.add_argument("--generator", required=True,
+                   help="registered name (see 't2ibench list generators'), entry point, or 'module:callable'")
+    p.add_argument("--dataset", default=defaults.DATASET, help="dataset name (default %(default)s)")
+    p.add_argument("--split", default="test", help="dataset split to evaluate on (default %(default)s)")
+    add_run_args(p, out_default="runs/eval")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("list", help="list registered generators, datasets, metrics or feature extractors")
+    p.add_argument("kind", nargs="?", choices=["generators", "datasets", "metrics", "extractors"])
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("preview", help="save a grid of dataset images with their first caption")
+    p.add_argument("--dataset", default=defaults.DATASET)
+    p.add_argument("--split", default="test")
+    p.add_argument("--n", type=int, default=16, help="number of images (default %(default)s)")
+    p.add_argument("--out", default="preview.png", help="PNG file to write (default %(default)s)")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--image-size", type=int, default=None)
+    p.set_defaults(func=_cmd_preview)
+
+    sub.add_parser("train-classifier", add_help=False,
+                   help="train the embedded shapes domain classifier (see its --help)")
+    return parser
+
+
+def run_cli(func, args) -> int:
+    """Run ``func(args)``; report bad input as ``error: ...`` with exit status 2.
+
+    Set ``T2IBENCH_DEBUG=1`` to get the full traceback instead.
+    """
+    try:
+        return func(args)
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        if os.environ.get("T2IBENCH_DEBUG"):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train-classifier"]:
+        return _cmd_train_classifier(argv[1:])
+    args = build_parser().parse_args(argv)
+    return run_cli(args.func, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

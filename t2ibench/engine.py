@@ -1,0 +1,205 @@
+"""The single evaluation pass: captions -> generator -> images -> extractors -> metrics.
+
+:func:`evaluate` generates every image once, streams batches, runs each feature
+extractor once over each batch and hands the features to every metric that needs them.
+Features of the real test split are computed once per (dataset fingerprint, extractor,
+weights sha256, resize mode) and cached on disk (:func:`real_features`).
+
+Evaluation plan (:func:`evaluation_plan`): the test images in a seeded random order
+(cycled when ``n_images`` exceeds the split), one caption drawn uniformly from each
+image's captions. Generated image ``k`` is produced with the per-caption seed
+``seed + k`` (see :mod:`t2ibench.generators.base`), so results do not depend on the
+batch size. Paired metrics compare image ``k`` with the real image its caption came
+from, resized (bilinear, antialiased) to the generated size when the sizes differ.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from t2ibench import defaults
+from t2ibench.data import Caption, CaptionedImageDataset, load_dataset
+from t2ibench.features import FeatureExtractor, load_extractor
+from t2ibench.generators.base import generate_checked
+from t2ibench.io import atomic_write, sha256_json
+from t2ibench.protocols import Collected, MetricProtocol, parse_metric
+from t2ibench.registry import load_generator
+from t2ibench.result import EvalResult, package_versions
+
+#: Bump when the cached real-feature format or the plan changes.
+ENGINE_VERSION = 1
+
+
+def evaluation_plan(dataset: CaptionedImageDataset, n_images: int, seed: int) -> list[Caption]:
+    """The ``n_images`` captions to generate for, as :class:`Caption` (text + image index)."""
+    if not isinstance(n_images, (int, np.integer)) or isinstance(n_images, bool) or n_images < 1:
+        raise ValueError(f"n_images: expected a positive int, got {n_images!r}")
+    if len(dataset) == 0:
+        raise ValueError(f"dataset {dataset.name}[{dataset.split}] has no images")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(dataset))
+    plan = []
+    for k in range(int(n_images)):
+        index = int(order[k % len(dataset)])
+        captions = dataset.captions(index)
+        if not captions:
+            raise ValueError(f"dataset {dataset.name}[{dataset.split}]: image {dataset.key(index)!r} has no captions")
+        plan.append(Caption(captions[int(rng.integers(len(captions)))], index))
+    return plan
+
+
+def _batches(n: int, batch_size: int):
+    for start in range(0, n, batch_size):
+        yield start, min(start + batch_size, n)
+
+
+def _cache_path(dataset: CaptionedImageDataset, extractor: FeatureExtractor):
+    key = sha256_json({"dataset": dataset.fingerprint, "extractor": extractor.name,
+                       "weights": extractor.weights_id, "resize": extractor.resize_mode, "v": ENGINE_VERSION})
+    return defaults.CACHE_DIR / "stats" / f"{dataset.name}-{dataset.split}-{extractor.name}-{key[:16]}.npz"
+
+
+def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, batch_size: int = defaults.BATCH_SIZE,
+                  progress: bool = True) -> dict[str, np.ndarray]:
+    """Features ``{output: float32 [len(dataset), D]}`` of every real image, cached on disk.
+
+    The cache file is keyed by the dataset fingerprint, the extractor's name, weights id
+    and resize mode; it is written atomically. A cache file that cannot be read is an error
+    naming the file (delete it to recompute), never a silent wrong number.
+    """
+    path = _cache_path(dataset, extractor)
+    if path.exists():
+        try:
+            with np.load(path) as z:
+                feats = {k: z[k] for k in extractor.outputs}
+        except Exception as e:  # noqa: BLE001 — any failure to read is reported the same way
+            raise ValueError(f"cached real-image features {path} are unreadable ({type(e).__name__}: {e}); "
+                             f"delete the file to recompute them") from e
+        if any(len(v) != len(dataset) for v in feats.values()):
+            raise ValueError(f"cached real-image features {path} hold a different number of images than "
+                             f"{dataset.name}[{dataset.split}] ({len(dataset)}); delete the file to recompute them")
+        return feats
+    chunks: dict[str, list[np.ndarray]] = {k: [] for k in extractor.outputs}
+    bar = tqdm(total=len(dataset), desc=f"real {dataset.name}[{dataset.split}] -> {extractor.name}",
+               unit="img", disable=not progress)
+    for start, stop in _batches(len(dataset), batch_size):
+        out = extractor(dataset.images(range(start, stop)))
+        for k in extractor.outputs:
+            chunks[k].append(out[k].cpu().numpy())
+        bar.update(stop - start)
+    bar.close()
+    feats = {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}
+    with atomic_write(path) as f:
+        np.savez(f, **feats)
+    return feats
+
+
+def _resolve_roles(metric: MetricProtocol, extractor: FeatureExtractor) -> dict[str, tuple[str, str]]:
+    keys = {}
+    for role in set(metric.fake_roles) | set(metric.real_roles):
+        if role not in extractor.roles:
+            raise ValueError(f"metric {metric.name!r} needs the {role!r} output, which feature extractor "
+                             f"{extractor.name!r} (weights {extractor.weights_id[:16]}) does not provide; "
+                             f"it provides {dict(extractor.roles) or 'none'}")
+        keys[role] = (extractor.name, extractor.roles[role])
+    return keys
+
+
+def _resize_to(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(images.shape[-2:]) == tuple(size):
+        return images
+    x = F.interpolate(images.float(), size=size, mode="bilinear", align_corners=False, antialias=True)
+    return x.round().clamp(0, 255).to(torch.uint8)
+
+
+def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, n_images: int | None = None,
+             seed: int = defaults.SEED, batch_size: int = defaults.BATCH_SIZE, device: str = "cpu",
+             extractor_weights: dict[str, str] | None = None, progress: bool = True,
+             generator_name: str | None = None) -> EvalResult:
+    """Evaluate ``generator`` on ``dataset`` in one pass and return an :class:`EvalResult`.
+
+    generator: a registered name, ``"module:callable"``, or an object with ``generate``;
+    dataset: a name (its test split is used) or a loaded :class:`CaptionedImageDataset`;
+    metrics: specs such as ``"fid"`` or ``"fid@inception-v3-compat"`` (default:
+    ``defaults.DEFAULT_METRICS``); n_images: captions to generate for (default: the size of
+    the split); extractor_weights: ``{extractor name: local weights path}``.
+    """
+    t0 = time.time()
+    if isinstance(dataset, str):
+        dataset = load_dataset(dataset, split="test")
+    if not isinstance(dataset, CaptionedImageDataset):
+        raise TypeError(f"dataset: expected a name or a CaptionedImageDataset, got {type(dataset).__name__}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    if isinstance(generator, str):
+        generator_name = generator_name or generator
+        generator = load_generator(generator, dataset=dataset, device=device)
+    generator_name = generator_name or getattr(generator, "name", type(generator).__name__)
+    if not callable(getattr(generator, "generate", None)):
+        raise TypeError(f"generator: expected a name or an object with generate(captions, seed), "
+                        f"got {type(generator).__name__}")
+    n_images = len(dataset) if n_images is None else n_images
+    metrics = list(defaults.DEFAULT_METRICS if metrics is None else metrics)
+    if isinstance(metrics, str) or not metrics:
+        raise ValueError(f"metrics: expected a non-empty list of metric names, got {metrics!r}")
+    default_extractor = defaults.DEFAULT_EXTRACTORS.get(dataset.name, defaults.FALLBACK_EXTRACTOR)
+    protocols = {spec: parse_metric(spec, default_extractor) for spec in metrics}
+
+    # Every check that can fail happens before any image is generated.
+    plan = evaluation_plan(dataset, n_images, seed)
+    for spec, p in protocols.items():
+        if n_images < p.min_images:
+            raise ValueError(f"metric {spec!r} needs at least {p.min_images} images, n_images is {n_images}")
+    weights = extractor_weights or {}
+    extractors = {name: load_extractor(name, device=device, weights=weights.get(name))
+                  for name in sorted({p.extractor for p in protocols.values() if p.extractor})}
+    keys = {spec: _resolve_roles(p, extractors[p.extractor]) if p.extractor else {} for spec, p in protocols.items()}
+
+    collected = Collected(seed=seed)
+    for name in sorted({p.extractor for p in protocols.values() if p.real_roles}):
+        for out, arr in real_features(dataset, extractors[name], batch_size, progress).items():
+            collected.real[(name, out)] = arr
+    paired = [p for p in protocols.values() if p.paired]
+    keep_images = any(p.keep_images for p in protocols.values())
+    fake_chunks: dict[tuple[str, str], list[np.ndarray]] = {}
+    paired_chunks: dict[str, list[torch.Tensor]] = {p.name: [] for p in paired}
+    image_chunks: list[torch.Tensor] = []
+
+    bar = tqdm(total=n_images, desc=f"{generator_name} on {dataset.name}", unit="img", disable=not progress)
+    for start, stop in _batches(n_images, batch_size):
+        images = generate_checked(generator, generator_name, plan[start:stop], seed=seed + start)
+        for name, extractor in extractors.items():
+            for out, feats in extractor(images).items():
+                fake_chunks.setdefault((name, out), []).append(feats.cpu().numpy())
+        if paired:
+            real = _resize_to(dataset.images([c.image_index for c in plan[start:stop]]), images.shape[-2:])
+            for p in paired:
+                paired_chunks[p.name].append(p.paired_values(images, real).double().cpu())
+        if keep_images:
+            image_chunks.append(images)
+        bar.update(stop - start)
+    bar.close()
+
+    collected.fake = {k: np.concatenate(v).astype(np.float32) for k, v in fake_chunks.items()}
+    collected.paired = {k: torch.cat(v).numpy() for k, v in paired_chunks.items()}
+    collected.images = torch.cat(image_chunks) if keep_images else None
+    collected.class_ids = np.array([dataset.class_id(c.image_index) for c in plan], dtype=np.int64)
+
+    results = {}
+    for spec, p in protocols.items():
+        results[spec] = {**p.compute(collected, keys[spec]), **p.describe()}
+    return EvalResult(
+        generator=generator_name,
+        dataset={"name": dataset.name, "split": dataset.split, "n": len(dataset), "image_size": dataset.image_size,
+                 "fingerprint": dataset.fingerprint},
+        n_images=int(n_images), seed=int(seed), metrics=results,
+        extractors={name: e.describe() for name, e in extractors.items()},
+        provenance={"versions": package_versions(), "device": str(device), "batch_size": batch_size,
+                    "seconds": round(time.time() - t0, 2),
+                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+    )

@@ -1,0 +1,68 @@
+"""The generator contract and its boundary checks.
+
+A generator is any object with ``generate(captions: Sequence[str], seed: int = 0) ->
+torch.Tensor`` returning uint8 ``[N, 3, H, W]``, one image per caption, deterministic for a
+seed (DESIGN §2).
+
+Seed convention (what makes results independent of batch size): row ``j`` of a call
+draws its randomness from the per-caption seed ``seed + j`` (:func:`caption_generator`).
+The engine calls ``generate(batch, seed=run_seed + index_of_first_caption)``, so every
+image depends only on the run seed and its caption's position in the evaluation plan.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import torch
+
+from t2ibench.validation import check_captions
+
+
+@runtime_checkable
+class Generator(Protocol):
+    def generate(self, captions: Sequence[str], seed: int = 0) -> torch.Tensor: ...
+
+
+def check_generator(gen, name: str):
+    """Raise TypeError unless ``gen`` has a callable ``generate``; returns ``gen``."""
+    if not callable(getattr(gen, "generate", None)):
+        raise TypeError(f"generator {name!r}: the factory returned {type(gen).__name__}, "
+                        f"which has no generate(captions, seed) method")
+    return gen
+
+
+def caption_generator(seed: int, j: int, device="cpu") -> torch.Generator:
+    """The ``torch.Generator`` for row ``j`` of a call made with ``seed`` (seeded ``seed + j``)."""
+    g = torch.Generator(device=device)
+    g.manual_seed(int(seed) + int(j))
+    return g
+
+
+def per_caption_noise(seed: int, n: int, shape: Sequence[int], device="cpu") -> torch.Tensor:
+    """Standard-normal noise ``[n, *shape]`` whose row ``j`` comes from seed ``seed + j``."""
+    return torch.stack([torch.randn(tuple(shape), generator=caption_generator(seed, j), device="cpu")
+                        for j in range(n)]).to(device)
+
+
+def generate_checked(gen, name: str, captions: Sequence[str], seed: int,
+                     image_size: int | None = None) -> torch.Tensor:
+    """Call ``gen.generate`` and check its output; errors name the generator.
+
+    Checks: uint8, ``[len(captions), 3, H, W]`` (H = W = ``image_size`` when given).
+    Returns the images on the CPU.
+    """
+    captions = check_captions(captions)
+    out = gen.generate(captions, seed=seed)
+    where = f"generator {name!r} returned"
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"{where} {type(out).__name__}; expected a uint8 torch.Tensor [N, 3, H, W]")
+    if out.dtype != torch.uint8:
+        raise TypeError(f"{where} dtype {out.dtype}; expected torch.uint8 (values 0..255)")
+    if out.ndim != 4 or out.shape[1] != 3:
+        raise ValueError(f"{where} shape {tuple(out.shape)}; expected [N, 3, H, W]")
+    if out.shape[0] != len(captions):
+        raise ValueError(f"{where} {out.shape[0]} images for {len(captions)} captions; expected one per caption")
+    if image_size is not None and tuple(out.shape[2:]) != (image_size, image_size):
+        raise ValueError(f"{where} {out.shape[2]}x{out.shape[3]} images; expected {image_size}x{image_size}")
+    return out.cpu()

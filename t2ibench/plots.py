@@ -1,0 +1,58 @@
+"""Figures worth looking at: captioned image grids and per-metric bar charts (matplotlib, PNG)."""
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from t2ibench.io import atomic_write  # noqa: E402
+
+
+def _save(fig, path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    with atomic_write(path) as f:
+        f.write(buf.getvalue())
+
+
+def save_captioned_grid(images: torch.Tensor, captions: Sequence[str], path, ncols: int = 4,
+                        title: str | None = None) -> None:
+    """Save uint8 ``[N, 3, H, W]`` images as a PNG grid with each caption under its image."""
+    n = len(images)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 3.1 * nrows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(images[k].permute(1, 2, 0).numpy(), interpolation="nearest")
+            ax.set_title("\n".join(textwrap.wrap(str(captions[k]), 30)[:3]), fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+
+
+def save_metric_bars(table, path, title: str | None = None) -> None:
+    """One bar chart per metric column of a leaderboard ``DataFrame`` (rows: generators).
+
+    ``table`` has a ``generator`` column and, per metric, ``<metric>`` and optionally
+    ``<metric>_std`` columns; error bars show the std where there is one.
+    """
+    metrics = [c for c in table.columns if c != "generator" and not c.endswith("_std")]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.8 * len(metrics), 3.2), squeeze=False)
+    for ax, m in zip(axes.flat, metrics):
+        err = table.get(f"{m}_std")
+        ax.bar(table["generator"], table[m], yerr=None if err is None else err.fillna(0), color="tab:blue")
+        ax.set_title(m, fontsize=9)
+        ax.tick_params(axis="x", rotation=60, labelsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)

@@ -1,0 +1,142 @@
+"""The single-pass engine on a toy dataset: ground truth, single pass, caching, invariances."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from t2ibench import evaluate
+from t2ibench.engine import evaluation_plan
+from t2ibench.generators.reference import RealImages, RealMismatchedImages, UniformNoise
+
+from toy import ToyDataset, ToyExtractor
+
+METRICS = ["fid@toy", "kid@toy", "is@toy", "ssim", "ms-ssim"]
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return ToyDataset(60)
+
+
+@pytest.fixture(autouse=True)
+def _few_ms_ssim_pairs(monkeypatch):
+    """The protocol's 400 pairs per class cost minutes on 2 cores; the engine logic needs few."""
+    from t2ibench import defaults
+
+    monkeypatch.setattr(defaults, "MS_SSIM_PAIRS_PER_CLASS", 20)
+    monkeypatch.setattr(defaults, "MS_SSIM_PAIRS_OVERALL", 40)
+
+
+def test_real_is_the_ceiling_and_noise_the_floor(toy):
+    real = evaluate(RealImages(toy), toy, metrics=METRICS, progress=False, generator_name="real")
+    mism = evaluate(RealMismatchedImages(toy), toy, metrics=METRICS, progress=False)
+    noise = evaluate(UniformNoise(32), toy, metrics=METRICS, progress=False)
+    # n_images defaults to the split, each image once: identical sets give FID 0 and SSIM 1.
+    assert real.value("fid@toy") == pytest.approx(0.0, abs=1e-9)
+    assert real.value("ssim") == pytest.approx(1.0, abs=1e-6)
+    assert mism.value("ssim") < 0.9
+    assert noise.value("fid@toy") > 10 * max(mism.value("fid@toy"), 1e-3)
+    assert noise.value("ssim") < 0.1
+    assert real.value("kid@toy") < noise.value("kid@toy")
+    # IS of the toy 'logits' (class colour means): real images are more class-confident than noise.
+    assert real.value("is@toy") > noise.value("is@toy")
+    assert real.metrics["is@toy"]["std"] is not None and real.metrics["fid@toy"]["std"] is None
+
+
+def test_real_generator_uses_the_caption_source_image(toy):
+    plan = evaluation_plan(toy, 60, seed=3)
+    # About half of the plan draws the caption "a picture", shared by every image.
+    assert sum(c == "a picture" for c in plan) > 10
+    images = RealImages(toy).generate(plan)
+    assert torch.equal(images, toy.images([c.image_index for c in plan]))
+
+
+def test_each_caption_generated_once_and_extractor_runs_once_per_image(toy, tmp_path, monkeypatch):
+    from t2ibench import defaults
+
+    monkeypatch.setattr(defaults, "CACHE_DIR", tmp_path)
+
+    class Counting(UniformNoise):
+        seen = 0
+
+        def generate(self, captions, seed=0):
+            Counting.seen += len(captions)
+            return super().generate(captions, seed)
+
+    ToyExtractor.calls = 0
+    evaluate(Counting(32), toy, metrics=["fid@toy", "is@toy", "kid@toy"], n_images=55, batch_size=10, progress=False)
+    assert Counting.seen == 55
+    assert ToyExtractor.calls == 55 + len(toy)  # generated once + the real split once (then cached)
+    ToyExtractor.calls = 0
+    evaluate(Counting(32), toy, metrics=["fid@toy"], n_images=55, progress=False)
+    assert ToyExtractor.calls == 55  # real features came from the cache
+    assert len(list((tmp_path / "stats").glob("toy-test-toy-*.npz"))) == 1
+
+
+def test_batch_size_invariance_and_seed_sensitivity(toy):
+    kw = dict(metrics=["fid@toy", "ssim", "ms-ssim"], n_images=52, progress=False)
+    a = evaluate(UniformNoise(32), toy, batch_size=52, seed=1, **kw)
+    b = evaluate(UniformNoise(32), toy, batch_size=7, seed=1, **kw)
+    c = evaluate(UniformNoise(32), toy, batch_size=52, seed=2, **kw)
+    for m in kw["metrics"]:
+        assert a.value(m) == pytest.approx(b.value(m), rel=1e-9, abs=1e-12)
+    assert a.value("fid@toy") != c.value("fid@toy")
+
+
+def test_result_serialises_with_provenance(toy, tmp_path):
+    r = evaluate(RealImages(toy), toy, metrics=["fid@toy", "ssim"], n_images=50, seed=5, progress=False,
+                 generator_name="real")
+    r.save(tmp_path / "r.json")
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert d["seed"] == 5 and d["n_images"] == 50
+    assert d["dataset"]["fingerprint"] == toy.fingerprint
+    assert d["extractors"]["toy"]["weights_id"] == "toy-v1"
+    assert d["provenance"]["versions"]["torch"] == torch.__version__.split("+")[0] or d["provenance"]["versions"]["torch"]
+    assert d["metrics"]["fid@toy"]["extractor"] == "toy"
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    (dict(metrics=["nope"]), ValueError, "unknown metric 'nope'"),
+    (dict(metrics=["fid@nope"]), ValueError, "unknown feature extractor 'nope'"),
+    (dict(metrics=["ssim@toy"]), ValueError, "takes no '@extractor'"),
+    (dict(metrics=["is@toy-pool-only"]), ValueError, "needs the 'logits' output"),
+    (dict(metrics=["fid@toy"], n_images=10), ValueError, "needs at least 50 images"),
+    (dict(n_images=0), ValueError, "n_images"),
+    (dict(batch_size=0), ValueError, "batch_size"),
+    (dict(metrics=[]), ValueError, "metrics"),
+])
+def test_bad_arguments_are_clear_errors(toy, kwargs, exc, words):
+    kwargs = {"metrics": ["ssim"], **kwargs}
+    with pytest.raises(exc, match=words.replace("(", r"\(").replace("[", r"\[")):
+        evaluate(RealImages(toy), toy, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("output, exc, words", [
+    (lambda n: torch.zeros(n, 3, 32, 32), TypeError, "dtype torch.float32; expected torch.uint8"),
+    (lambda n: torch.zeros(n, 32, 32, dtype=torch.uint8), ValueError, "expected \\[N, 3, H, W\\]"),
+    (lambda n: torch.zeros(n + 1, 3, 32, 32, dtype=torch.uint8), ValueError, "images for"),
+    (lambda n: np.zeros((n, 3, 32, 32), np.uint8), TypeError, "ndarray"),
+])
+def test_a_bad_generator_is_reported_by_name(toy, output, exc, words):
+    class Bad:
+        def generate(self, captions, seed=0):
+            return output(len(captions))
+
+    with pytest.raises(exc, match=words):
+        evaluate(Bad(), toy, metrics=["ssim"], n_images=5, progress=False, generator_name="my-bad-gan")
+    with pytest.raises(exc, match="my-bad-gan"):
+        evaluate(Bad(), toy, metrics=["ssim"], n_images=5, progress=False, generator_name="my-bad-gan")
+
+
+def test_real_features_cache_corruption_is_an_error_not_a_number(toy, tmp_path, monkeypatch):
+    from t2ibench import defaults
+
+    monkeypatch.setattr(defaults, "CACHE_DIR", tmp_path)
+    evaluate(RealImages(toy), toy, metrics=["fid@toy"], progress=False)
+    (cache,) = (tmp_path / "stats").glob("*.npz")
+    cache.write_bytes(b"not an npz")
+    with pytest.raises(ValueError, match="unreadable.*delete the file"):
+        evaluate(RealImages(toy), toy, metrics=["fid@toy"], progress=False)

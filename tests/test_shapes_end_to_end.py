@@ -1,0 +1,106 @@
+"""End to end on the embedded ``shapes``: reference rows against known ground truth, CLI, benchmark.py."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from t2ibench import evaluate
+from t2ibench.cli import main as cli_main
+from t2ibench.data import load_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+N = 200
+
+
+@pytest.fixture(scope="module")
+def shapes_test():
+    return load_dataset("shapes", split="test")
+
+
+@pytest.fixture(scope="module")
+def rows(shapes_test):
+    metrics = ["is", "fid", "ssim"]
+    return {g: evaluate(g, shapes_test, metrics=metrics, n_images=N, progress=False)
+            for g in ("real", "real-mismatched", "noise")}
+
+
+def test_fid_and_is_separate_real_from_noise_by_a_wide_margin(rows):
+    real, noise = rows["real"], rows["noise"]
+    assert noise.value("fid") > 20 * real.value("fid")
+    # 48 classes, but each of the 10 splits holds 20 images, which bounds IS by 20: real images
+    # are classified confidently and spread over the classes (IS near that bound), noise is not.
+    assert real.value("is") > 10
+    assert noise.value("is") < 3
+    assert rows["real"].extractors["shapes-classifier"]["stand_in"] is True
+
+
+def test_paired_ssim_is_one_for_real_and_well_below_for_mismatched(rows):
+    assert rows["real"].value("ssim") == pytest.approx(1.0, abs=1e-6)
+    assert rows["real-mismatched"].value("ssim") < 0.8
+    assert rows["noise"].value("ssim") < 0.1
+
+
+def test_real_mismatched_images_are_realistic_but_misaligned(rows):
+    # Same image distribution as real (FID at the small-N floor), but the caption's image is not matched.
+    assert rows["real-mismatched"].value("fid") < 0.2 * rows["noise"].value("fid")
+
+
+def test_cli_eval_writes_result_and_samples(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli_main(["eval", "--generator", "real", "--metrics", "ssim,fid", "--n-images", "60",
+                     "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["metrics"]["ssim"]["value"] == pytest.approx(1.0, abs=1e-6)
+    assert result["dataset"]["name"] == "shapes" and (out / "samples.png").stat().st_size > 1000
+    assert "ssim" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["eval", "--generator", "nope"], "unknown generator 'nope'"),
+    (["eval", "--generator", "real", "--metrics", "fid,bogus"], "unknown metric 'bogus'"),
+    (["eval", "--generator", "real", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+    (["eval", "--generator", "real", "--metrics", "fid", "--n-images", "10"], "needs at least 50 images"),
+    (["eval", "--generator", "real", "--device", "cuda:7"], "--device"),
+    (["eval", "--generator", "real", "--dataset", "cub", "--data-root", "/nonexistent"], "/nonexistent"),
+    (["eval", "--generator", "real", "--metrics", "is@inception-v3-compat", "--inception-weights",
+      "/nonexistent.pt"], "nonexistent.pt"),
+])
+def test_cli_bad_input_is_one_clear_line(argv, words, capsys, tmp_path):
+    assert cli_main(argv + ["--out", str(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and words in err and "Traceback" not in err
+
+
+def test_cli_list_names_everything(capsys):
+    assert cli_main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("real", "noise", "shapes", "cub", "fid", "ms-ssim", "inception-v3-compat", "shapes-classifier"):
+        assert f"  {name}\n" in out
+
+
+def test_benchmark_writes_the_leaderboard(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "benchmark.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--n-images", "60", "--metrics", "ssim,fid", "--out", str(tmp_path), "--no-progress",
+                       "--device", "cpu"]) == 0
+    board = tmp_path / "shapes"
+    for f in ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "leaderboard.tex", "metrics.png",
+              "samples/real.png", "results/noise.json"):
+        assert (board / f).is_file(), f
+    md = (board / "leaderboard.md").read_text()
+    assert "| real |" in md and "| noise |" in md and "fid ↓" in md and "ssim ↑" in md
+
+
+def test_console_script_help():
+    exe = Path(sys.executable).with_name("t2ibench")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "t2ibench.cli"]
+    out = subprocess.run(cmd + ["eval", "--help"], capture_output=True, text=True, check=True).stdout
+    for flag in ("--device", "--seed", "--out", "--n-images", "--metrics", "--inception-weights"):
+        assert flag in out
