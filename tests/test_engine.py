@@ -140,3 +140,20 @@ def test_real_features_cache_corruption_is_an_error_not_a_number(toy, tmp_path, 
     cache.write_bytes(b"not an npz")
     with pytest.raises(ValueError, match="unreadable.*delete the file"):
         evaluate(RealImages(toy), toy, metrics=["fid@toy"], progress=False)
+
+
+@pytest.mark.parametrize("captions, exc, words", [
+    ([], ValueError, "no captions"),
+    (["a red circle", ""], ValueError, r"captions\[1\]: the caption is empty"),
+    (["a red circle", 3], TypeError, r"captions\[1\]: expected str, got int"),
+    ("a red circle", TypeError, "expected a sequence of str"),
+])
+def test_bad_captions_are_refused_before_the_generator_runs(captions, exc, words):
+    from t2ibench.generators.base import generate_checked
+
+    class Exploding:
+        def generate(self, captions, seed=0):
+            raise AssertionError("the generator must not be called")
+
+    with pytest.raises(exc, match=words):
+        generate_checked(Exploding(), "exploding", captions, seed=0)

@@ -37,8 +37,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from t2ibench.evaluators.checkpoint import WEIGHTS_DIR, load_into, load_state, save_state
+
 NAME = "shapes-classifier"
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_FILE = WEIGHTS_DIR / f"{NAME}.safetensors"
 MANIFEST_FILE = WEIGHTS_DIR / f"{NAME}.json"
 INPUT_SIZE = 64
@@ -109,18 +110,9 @@ def accuracy(model: ShapesClassifier, images: torch.Tensor, labels: torch.Tensor
     return float((logits.argmax(1) == labels).float().mean())
 
 
-def save_weights(model: ShapesClassifier, path) -> None:
-    """Write the state dict (fp32) with safetensors, the config in the file's metadata, atomically."""
-    from safetensors.torch import save
-
-    from t2ibench.io import atomic_write
-
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    # a single metadata key: safetensors keeps metadata in a hash map, so several keys would be
-    # written in a random order and the file's sha256 would change from run to run
-    blob = save(state, metadata={"config": json.dumps(model.config, sort_keys=True)})
-    with atomic_write(path, "wb") as f:
-        f.write(blob)
+def save_weights(model: ShapesClassifier, path) -> str:
+    """Write the state dict (fp32) with safetensors, the config in the file's metadata; returns the sha256."""
+    return save_state(model.state_dict(), path, model.config)
 
 
 def load_classifier(weights=None, manifest=None, device: str = "cpu") -> tuple[ShapesClassifier, str]:
@@ -132,8 +124,6 @@ def load_classifier(weights=None, manifest=None, device: str = "cpu") -> tuple[S
     is not valid safetensors, or tensors that do not fit the architecture raise ``ValueError``
     naming the file.
     """
-    from t2ibench.io import sha256_file
-
     if weights is None:
         path, manifest = WEIGHTS_FILE, MANIFEST_FILE if manifest is None else Path(manifest)
         if not path.is_file() or not manifest.is_file():
@@ -141,42 +131,9 @@ def load_classifier(weights=None, manifest=None, device: str = "cpu") -> tuple[S
                              f"train it with: python -m t2ibench.evaluators.shapes_classifier --out {WEIGHTS_DIR}")
     else:
         path = Path(weights)
-        if not path.is_file():
-            raise ValueError(f"shapes classifier weights: no such file {path}")
-        if manifest is None and path.with_suffix(".json").is_file():
-            manifest = path.with_suffix(".json")
-    digest = sha256_file(path)
-    config = None
-    if manifest is not None:
-        try:
-            man = json.loads(Path(manifest).read_text())
-        except (OSError, ValueError) as e:
-            raise ValueError(f"shapes classifier manifest {manifest}: unreadable ({e})") from e
-        if man.get("sha256") != digest:
-            raise ValueError(f"shapes classifier weights {path}: sha256 {digest} does not match the manifest "
-                             f"{manifest} ({man.get('sha256')}); the file is corrupt or not the shipped one")
-        config = man.get("config")
-    return _read_weights(path, config, device), digest
-
-
-def _read_weights(path: Path, config: dict | None = None, device: str = "cpu") -> ShapesClassifier:
-    """Build the network from a safetensors file (config: given, else the file's metadata, else the default)."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise ValueError(f"shapes classifier weights {path}: not a readable safetensors file ({e})") from e
-    if config is None:
-        config = json.loads(meta["config"]) if "config" in meta else DEFAULT_CONFIG
-    model = build_classifier(config)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        raise ValueError(f"shapes classifier weights {path}: tensors do not fit the architecture {config} ({e})") from e
-    return model.to(device).eval()
+    state, config, digest, _ = load_state(path, manifest, what="shapes classifier weights")
+    model = load_into(build_classifier(config or DEFAULT_CONFIG), state, path, what="shapes classifier weights")
+    return model.to(device).eval(), digest
 
 
 def train_shapes_classifier(out_dir, seed: int = 0, epochs: int = DEFAULT_EPOCHS, device: str = "cpu",
@@ -191,7 +148,7 @@ def train_shapes_classifier(out_dir, seed: int = 0, epochs: int = DEFAULT_EPOCHS
     from tqdm.auto import tqdm
 
     from t2ibench.data import load_dataset
-    from t2ibench.io import sha256_file, write_json
+    from t2ibench.io import write_json
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
@@ -242,8 +199,8 @@ def train_shapes_classifier(out_dir, seed: int = 0, epochs: int = DEFAULT_EPOCHS
     model = model.cpu().eval()
     weights_path = out_dir / f"{NAME}.safetensors"
     save_weights(model, weights_path)
-    # measure the accuracy of exactly what was saved
-    saved, digest = _read_weights(weights_path), sha256_file(weights_path)
+    # measure the accuracy of exactly what was saved (no manifest yet: the file is read unverified)
+    saved, digest = load_classifier(weights_path, manifest=False)
     test_acc = accuracy(saved, x_test, y_test)
     if command is None:
         command = (f"python -m t2ibench.evaluators.shapes_classifier --out {out_dir} --seed {seed} "

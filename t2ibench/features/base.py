@@ -50,3 +50,37 @@ class FeatureExtractor(torch.nn.Module):
         return {"name": self.name, "outputs": list(self.outputs), "roles": dict(self.roles),
                 "weights_id": self.weights_id,
                 "resize_mode": self.resize_mode, "stand_in": self.stand_in}
+
+
+class TextImageEncoder(FeatureExtractor):
+    """A feature extractor that also embeds captions, into the joint space of its image output.
+
+    The image side is the single pass's :meth:`extract` (uint8 images -> outputs); the text
+    side is :meth:`encode_text` (captions -> outputs). ``roles["image"]`` names the image
+    output and ``roles["text"]`` the text output that live in the same joint space (cosine
+    similarity between them is what R-precision, Rank-1, VS-similarity and CLIPScore read).
+    Subclasses implement :meth:`text_features` and set ``text_outputs``; each text output
+    has a fixed shape after N (word features are padded to the tokenizer's ``max_len``) so
+    that batches concatenate.
+    """
+
+    text_outputs: tuple[str, ...] = ()
+
+    def text_features(self, captions: list[str]) -> dict[str, torch.Tensor]:
+        """Outputs for a batch of validated captions: ``{name: float [N, ...]}``."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def encode_text(self, captions, batch_size: int = 256) -> dict[str, torch.Tensor]:
+        """Validate ``captions`` (non-empty str) and encode them in batches, on the CPU as float32."""
+        from t2ibench.validation import check_captions
+
+        captions = check_captions(captions, f"{self.name} captions")
+        chunks: dict[str, list[torch.Tensor]] = {}
+        for i in range(0, len(captions), batch_size):
+            for k, v in self.text_features(captions[i:i + batch_size]).items():
+                chunks.setdefault(k, []).append(v.float().cpu())
+        missing = set(self.text_outputs) - set(chunks)
+        if missing:
+            raise RuntimeError(f"text encoder {self.name!r} did not return outputs {sorted(missing)}")
+        return {k: torch.cat(v) for k, v in chunks.items()}
