@@ -9,6 +9,7 @@ that has weights for that dataset — is evaluated in one pass with every metric
     leaderboards/<dataset>/metrics.png                     one bar chart per metric
     leaderboards/<dataset>/samples/<generator>.png         captioned samples per row
     leaderboards/<dataset>/results/<generator>.json        full results with provenance
+    leaderboards/<dataset>/sanity/sanity.{md,csv,png}      the metric sanity suite (heat map)
 
 are written (atomically). Run ``python benchmark.py --help`` for the options.
 """
@@ -19,7 +20,8 @@ import sys
 from pathlib import Path
 
 from t2ibench import defaults
-from t2ibench.cli import add_run_args, load_dataset_from_args, comma_list, resolve_device, run_cli
+from t2ibench.cli import (add_run_args, comma_list, extractor_weights_from_args, load_dataset_from_args, resolve_device,
+                          run_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "need --data-root)")
     p.add_argument("--generators", default=None,
                    help="comma-separated generators (default: the reference rows and every zoo model)")
+    p.add_argument("--no-sanity", action="store_true",
+                   help="skip the metric sanity suite (written to <out>/<dataset>/sanity/)")
     add_run_args(p, out_default="leaderboards")
     return p
 
@@ -40,11 +44,12 @@ def run(args) -> int:
     from t2ibench.leaderboard import write_leaderboard
     from t2ibench.plots import save_captioned_grid, save_metric_bars
     from t2ibench.registry import list_generators, load_generator
+    from t2ibench.sanity import run_sanity, write_sanity
 
     device = resolve_device(args.device)
     names = comma_list(args.generators) or list(REFERENCE_GENERATORS) + [
         g for g in list_generators() if g not in REFERENCE_GENERATORS]
-    weights = {"inception-v3-compat": args.inception_weights} if args.inception_weights else None
+    weights = extractor_weights_from_args(args)
     for dataset_name in comma_list(args.datasets):
         dataset = load_dataset_from_args(args, dataset_name)
         out = Path(args.out) / dataset_name
@@ -64,6 +69,12 @@ def run(args) -> int:
         table = write_leaderboard(results, out, title)
         save_metric_bars(table, out / "metrics.png", title=title)
         print(f"wrote {out}/leaderboard.md")
+        if not args.no_sanity:
+            raw = run_sanity(dataset, list(defaults.SANITY_METRICS), n_images=defaults.SANITY_N_IMAGES,
+                             seed=args.seed, device=device, progress=not args.no_progress, extractor_weights=weights)
+            write_sanity(raw, out / "sanity",
+                         f"metric sanity on {dataset_name} (n={defaults.SANITY_N_IMAGES}, seed={args.seed})")
+            print(f"wrote {out}/sanity/sanity.md")
     return 0
 
 

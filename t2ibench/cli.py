@@ -4,6 +4,7 @@
     t2ibench list generators|datasets|metrics|extractors
     t2ibench preview --dataset shapes --out shapes.png
     t2ibench train-classifier --out t2ibench/evaluators/weights
+    t2ibench train-evaluators --dataset shapes --out t2ibench/evaluators/weights
 
 Bad input (an unknown name, a missing file, a wrong argument) ends with a one-line
 ``error: ...`` and exit status 2, not a traceback.
@@ -47,9 +48,23 @@ def add_run_args(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--inception-weights", default=os.environ.get(defaults.INCEPTION_WEIGHTS_ENV),
                    help="local Inception weights: torch-fidelity's .pth or the TF-FID TorchScript pool3 file "
                         f"(default: ${defaults.INCEPTION_WEIGHTS_ENV}, else torch-fidelity's download)")
+    p.add_argument("--weights", action="append", default=[], metavar="EXTRACTOR=PATH",
+                   help="local weights of a feature extractor or evaluator, e.g. damsm=runs/damsm-cub.safetensors "
+                        "(repeatable)")
     p.add_argument("--data-root", default=None, help="folder of a real dataset in its standard layout (cub, flowers, coco)")
     p.add_argument("--image-size", type=int, default=None, help="dataset image size in pixels (default: the dataset's)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def extractor_weights_from_args(args) -> dict[str, str] | None:
+    """``{extractor: path}`` from ``--inception-weights`` and ``--weights NAME=PATH``."""
+    weights = {"inception-v3-compat": args.inception_weights} if args.inception_weights else {}
+    for item in args.weights:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--weights: expected EXTRACTOR=PATH, got {item!r}")
+        weights[name] = path
+    return weights or None
 
 
 def comma_list(text: str | None) -> list[str] | None:
@@ -71,7 +86,7 @@ def _cmd_eval(args) -> int:
     device = resolve_device(args.device)
     dataset = load_dataset_from_args(args, args.dataset, args.split)
     generator = load_generator(args.generator, dataset=dataset, device=device)
-    weights = {"inception-v3-compat": args.inception_weights} if args.inception_weights else None
+    weights = extractor_weights_from_args(args)
     result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=args.n_images, seed=args.seed,
                       batch_size=args.batch_size, device=device, extractor_weights=weights,
                       progress=not args.no_progress, generator_name=args.generator)
@@ -114,6 +129,43 @@ def _cmd_preview(args) -> int:
     return 0
 
 
+def _cmd_sanity(args) -> int:
+    from t2ibench.sanity import run_sanity, write_sanity
+
+    device = resolve_device(args.device)
+    dataset = load_dataset_from_args(args, args.dataset)
+    metrics = comma_list(args.metrics) or list(defaults.SANITY_METRICS)
+    n = args.n_images or defaults.SANITY_N_IMAGES
+    raw = run_sanity(dataset, metrics, n_images=n, seed=args.seed, device=device, progress=not args.no_progress,
+                     extractor_weights=extractor_weights_from_args(args))
+    norm = write_sanity(raw, args.out, f"metric sanity on {dataset.name} (n={n}, seed={args.seed})")
+    print(norm.round(2).to_string())
+    print(f"wrote {args.out}/sanity.md, sanity.csv, sanity.png")
+    return 0
+
+
+def _cmd_train_evaluators(args) -> int:
+    import importlib
+
+    from t2ibench.evaluators import TRAINERS
+
+    only = comma_list(args.only) or list(TRAINERS)
+    for name in only:
+        if name not in TRAINERS:
+            raise ValueError(f"--only: unknown evaluator {name!r}; known: {', '.join(TRAINERS)}")
+    device = resolve_device(args.device)
+    out = Path(args.out)
+    for name in [n for n in TRAINERS if n in only]:
+        module = importlib.import_module(TRAINERS[name])
+        checkpoint = out / "checkpoints" / f"{name}-{args.dataset}.pt"
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        manifest = module.train(out, dataset=args.dataset, seed=args.seed, device=device, epochs=args.epochs,
+                                data_root=args.data_root, progress=not args.no_progress, checkpoint=checkpoint)
+        recall = {k: v for k, v in manifest.items() if "recall" in k or "precision" in k}
+        print(f"{name}: wrote {out}/{manifest['name']}.safetensors; held-out {recall}", flush=True)
+    return 0
+
+
 def _cmd_train_classifier(argv: list[str]) -> int:
     from t2ibench.evaluators.shapes_classifier import main as train_main
 
@@ -135,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_args(p, out_default="runs/eval")
     p.set_defaults(func=_cmd_eval)
 
+    p = sub.add_parser("sanity", help="the metric sanity suite: each metric's response to controlled degradations",
+                       description="Evaluate real test images under controlled changes (blur, pixel noise, colour "
+                                   "swap, shuffled captions, one colour word changed) and uniform noise; write "
+                                   "OUT/sanity.{md,csv,png} (the PNG is a heat map of metric x degradation).")
+    p.add_argument("--dataset", default=defaults.DATASET, help="dataset (default %(default)s)")
+    add_run_args(p, out_default="runs/sanity")
+    p.set_defaults(func=_cmd_sanity)
+
     p = sub.add_parser("list", help="list registered generators, datasets, metrics or feature extractors")
     p.add_argument("kind", nargs="?", choices=["generators", "datasets", "metrics", "extractors"])
     p.set_defaults(func=_cmd_list)
@@ -147,6 +207,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None)
     p.add_argument("--image-size", type=int, default=None)
     p.set_defaults(func=_cmd_preview)
+
+    p = sub.add_parser("train-evaluators", help="train the text-image evaluators (DAMSM, VSE++, CLIP stand-in, VS maps)",
+                       description="Train the evaluators that text-image metrics need on a dataset's train split "
+                                   "and write OUT/<name>-<dataset>.safetensors + .json manifests (sha256, command, "
+                                   "seed, dataset fingerprint, held-out retrieval recall). Interrupted training "
+                                   "resumes from OUT/checkpoints/ when the same command is run again.")
+    p.add_argument("--dataset", default=defaults.DATASET, help="dataset to train on (default %(default)s)")
+    p.add_argument("--data-root", default=None, help="folder of a real dataset (cub, flowers, coco)")
+    p.add_argument("--only", default=None, help="comma-separated subset of: damsm,vse,clip,vs (default: all)")
+    p.add_argument("--out", default="t2ibench/evaluators/weights", help="output folder (default %(default)s)")
+    p.add_argument("--seed", type=int, default=defaults.SEED)
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: each evaluator's own)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_train_evaluators)
 
     sub.add_parser("train-classifier", add_help=False,
                    help="train the embedded shapes domain classifier (see its --help)")

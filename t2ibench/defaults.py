@@ -47,9 +47,32 @@ SHAPES_TEST = 2_000
 #: Number of images the main job evaluates per (generator, dataset) on shapes.
 N_IMAGES = 2_000
 
-#: Feature extractor used by a metric spec without ``@extractor``, per dataset.
-DEFAULT_EXTRACTORS = {"shapes": "shapes-classifier"}
-FALLBACK_EXTRACTOR = "inception-v3-compat"
+#: Feature extractor used by a metric spec without ``@extractor``: per dataset, per kind of
+#: network a metric needs ("image": IS/FID/KID; "damsm": R-precision; "vse": Rank-1;
+#: "vs": VS-similarity; "clip": CMD, ITDis, CLIPScore, CLIP-FID, CLIP R-precision).
+#: On ``shapes`` these are the embedded evaluators trained on it (stand-ins, named as such).
+DEFAULT_EXTRACTORS = {
+    "shapes": {"image": "shapes-classifier", "damsm": "damsm-shapes", "vse": "vse-shapes", "vs": "vs-shapes",
+               "clip": "tiny-clip-shapes"},
+}
+FALLBACK_EXTRACTORS = {"image": "inception-v3-compat", "damsm": "damsm", "vse": "vse", "vs": "vs", "clip": "clip"}
+
+#: Open_clip model and pretrained tag of the ``clip`` extractor (GR-GAN's CMD uses ViT-B/32).
+CLIP_MODEL = "ViT-B-32"
+CLIP_PRETRAINED = "openai"
+
+#: R-precision (DM-GAN code protocol): candidates per image and chunks.
+R_PRECISION_CANDIDATES = 100
+R_PRECISION_CHUNKS = 10
+#: Rank-1 retrieval (KT-GAN): captions per fold, recall cut-offs.
+RANK_FOLD_SIZE = 1000
+RANK_KS = (1, 5, 10)
+#: CLIPScore (Hessel et al. 2021): w in w * max(cos, 0).
+CLIPSCORE_W = 2.5
 
 #: Metrics computed when none are named.
 DEFAULT_METRICS = ("is", "fid", "kid", "ssim", "fsim", "fsimc", "ms-ssim")
+
+#: Metric sanity suite (``t2ibench sanity``): metrics and captions per row.
+SANITY_METRICS = ("is", "fid", "ssim", "fsim", "r-precision", "rank1", "vs-similarity", "clipscore", "cmd", "itdis")
+SANITY_N_IMAGES = 500

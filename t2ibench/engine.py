@@ -100,8 +100,12 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, b
 
 
 def _resolve_roles(metric: MetricProtocol, extractor: FeatureExtractor) -> dict[str, tuple[str, str]]:
+    if metric.text_roles and not callable(getattr(extractor, "encode_text", None)):
+        raise ValueError(f"metric {metric.name!r} compares images with captions; feature extractor "
+                         f"{extractor.name!r} encodes images only (it needs a text-image encoder such as "
+                         f"a DAMSM, VSE++ or CLIP model)")
     keys = {}
-    for role in set(metric.fake_roles) | set(metric.real_roles):
+    for role in set(metric.fake_roles) | set(metric.real_roles) | set(metric.text_roles):
         if role not in extractor.roles:
             raise ValueError(f"metric {metric.name!r} needs the {role!r} output, which feature extractor "
                              f"{extractor.name!r} (weights {extractor.weights_id[:16]}) does not provide; "
@@ -147,8 +151,7 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     metrics = list(defaults.DEFAULT_METRICS if metrics is None else metrics)
     if isinstance(metrics, str) or not metrics:
         raise ValueError(f"metrics: expected a non-empty list of metric names, got {metrics!r}")
-    default_extractor = defaults.DEFAULT_EXTRACTORS.get(dataset.name, defaults.FALLBACK_EXTRACTOR)
-    protocols = {spec: parse_metric(spec, default_extractor) for spec in metrics}
+    protocols = {spec: parse_metric(spec, dataset.name) for spec in metrics}
 
     # Every check that can fail happens before any image is generated.
     plan = evaluation_plan(dataset, n_images, seed)
@@ -160,7 +163,7 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
                   for name in sorted({p.extractor for p in protocols.values() if p.extractor})}
     keys = {spec: _resolve_roles(p, extractors[p.extractor]) if p.extractor else {} for spec, p in protocols.items()}
 
-    collected = Collected(seed=seed)
+    collected = Collected(seed=seed, captions=plan, dataset=dataset, extractors=extractors)
     for name in sorted({p.extractor for p in protocols.values() if p.real_roles}):
         for out, arr in real_features(dataset, extractors[name], batch_size, progress).items():
             collected.real[(name, out)] = arr

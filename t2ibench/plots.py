@@ -14,7 +14,8 @@ import torch  # noqa: E402
 from t2ibench.io import atomic_write  # noqa: E402
 
 
-def _save(fig, path) -> None:
+def save_figure(fig, path) -> None:
+    """Save a matplotlib figure as PNG atomically and close it."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
@@ -35,7 +36,7 @@ def save_captioned_grid(images: torch.Tensor, captions: Sequence[str], path, nco
             ax.set_title("\n".join(textwrap.wrap(str(captions[k]), 30)[:3]), fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def save_metric_bars(table, path, title: str | None = None) -> None:
@@ -55,4 +56,4 @@ def save_metric_bars(table, path, title: str | None = None) -> None:
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)

@@ -1,17 +1,20 @@
 """How the engine runs each metric: what it needs from the single pass, and how it reduces.
 
 A metric spec is ``"name"`` or ``"name@extractor"`` (e.g. ``"fid@inception-v3-compat"``).
-Without ``@extractor`` the dataset's default extractor is used
-(:data:`t2ibench.defaults.DEFAULT_EXTRACTORS`): the embedded ``shapes-classifier`` for
-``shapes``, torch-fidelity's ``inception-v3-compat`` otherwise.
+Each metric needs a *kind* of network (``image``: IS/FID/KID; ``damsm``: R-precision;
+``vse``: Rank-1; ``vs``: VS-similarity; ``clip``: CMD, ITDis, CLIPScore, CLIP-FID, CLIP
+R-precision). Without ``@extractor`` the dataset's default for that kind is used
+(:data:`t2ibench.defaults.DEFAULT_EXTRACTORS`): on ``shapes`` the embedded evaluators
+trained on it, elsewhere the published networks (``inception-v3-compat``, ``clip``) or
+evaluators the user trained and passes by path.
 
-Each protocol declares its needs — features of the generated images (by extractor and
-output), features of the real test split (cached on disk), paired per-image values
-against the caption's real image, or the generated pixels themselves — and the engine
-collects each need once, whatever number of metrics share it.
+Each protocol declares its needs — features of the generated images (by extractor role),
+features of the real test split (cached on disk), embeddings of the plan's captions and
+of the candidate captions of the whole test split, paired per-image values against the
+caption's real image, or the generated pixels themselves — and the engine collects each
+need once, whatever number of metrics share it.
 
-Registered metrics (issue 2): ``is``, ``fid``, ``kid``, ``ssim``, ``fsim``, ``fsimc``,
-``ms-ssim``. Their paper protocols are in each class's docstring.
+Their paper protocols are in each class's docstring; ``t2ibench list metrics`` names them.
 """
 from __future__ import annotations
 
@@ -43,7 +46,10 @@ class Collected:
     real: the same for every real image of the dataset split;
     paired: ``{metric name: float64 [N]}`` per-image values against the caption's real image;
     images: uint8 ``[N, 3, H, W]`` generated images (only when a metric keeps them);
-    class_ids: int64 ``[N]`` class of each caption's image (-1: no classes); seed: run seed.
+    class_ids: int64 ``[N]`` class of each caption's image (-1: no classes); seed: run seed;
+    captions: the plan (``Caption`` objects); dataset; extractors: ``{name: extractor}``.
+    Text embeddings are computed on first use and memoised (:meth:`text`, :meth:`pool`,
+    :meth:`memoise` for results several metrics share).
     """
 
     fake: dict = field(default_factory=dict)
@@ -52,16 +58,48 @@ class Collected:
     images: torch.Tensor | None = None
     class_ids: np.ndarray | None = None
     seed: int = 0
+    captions: list = field(default_factory=list)
+    dataset: object = None
+    extractors: dict = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)
+
+    def memoise(self, key, fn):
+        if key not in self.memo:
+            self.memo[key] = fn()
+        return self.memo[key]
+
+    def text(self, extractor: str, role: str = "text") -> np.ndarray:
+        """Embeddings ``[N, D]`` of the plan's captions by ``extractor``'s text role."""
+        e = self.extractors[extractor]
+        return self.memoise(("text", extractor, role),
+                          lambda: e.encode_text([str(c) for c in self.captions])[e.roles[role]].numpy())
+
+    def pool(self, extractor: str, role: str = "text") -> tuple[np.ndarray, np.ndarray]:
+        """Candidate captions for R-precision: every caption of every image of the split,
+        embedded (``[M, D]``), with the class of its image (``[M]``)."""
+        def build():
+            e, ds = self.extractors[extractor], self.dataset
+            texts, classes = [], []
+            for i in range(len(ds)):
+                for t in ds.captions(i):
+                    texts.append(t)
+                    classes.append(ds.class_id(i))
+            return e.encode_text(texts)[e.roles[role]].numpy(), np.asarray(classes, dtype=np.int64)
+        return self.memoise(("pool", extractor, role), build)
 
 
 class MetricProtocol:
-    """Base class. ``fake_outputs``/``real_outputs`` name extractor outputs by role
-    (``"embedding"`` or ``"logits"``); the engine resolves roles to output names."""
+    """Base class. ``kind``: the kind of network the metric needs (None for pixel metrics);
+    ``fake_roles``/``real_roles`` name the extractor outputs it reads by role (``"embedding"``,
+    ``"logits"``, ``"image"``); ``text_roles``: roles of the text side it reads (text-image
+    encoders); the engine resolves roles to output names before anything runs."""
 
     name: str = ""
+    kind: str | None = None
     higher_is_better: bool = True
     fake_roles: tuple[str, ...] = ()
     real_roles: tuple[str, ...] = ()
+    text_roles: tuple[str, ...] = ()
     paired: bool = False
     keep_images: bool = False
     min_images: int = 1
@@ -91,7 +129,7 @@ class InceptionScore(MetricProtocol):
     48-class domain classifier (a stand-in for StackGAN's fine-tuned Inception on CUB/flowers).
     """
 
-    name, higher_is_better, fake_roles = "is", True, ("logits",)
+    name, kind, higher_is_better, fake_roles = "is", "image", True, ("logits",)
 
     @property
     def min_images(self) -> int:
@@ -114,7 +152,7 @@ class FID(MetricProtocol):
     A point estimate: no std (it is biased in N; compare rows only at equal N).
     """
 
-    name, higher_is_better, fake_roles, real_roles = "fid", False, ("embedding",), ("embedding",)
+    name, kind, higher_is_better, fake_roles, real_roles = "fid", "image", False, ("embedding",), ("embedding",)
 
     @property
     def min_images(self) -> int:
@@ -123,7 +161,8 @@ class FID(MetricProtocol):
     def compute(self, c, keys):
         from t2ibench.metrics import frechet_distance, gaussian_statistics
 
-        fake, real = c.fake[keys["embedding"]], c.real[keys["embedding"]]
+        role = self.fake_roles[0]
+        fake, real = c.fake[keys[role]], c.real[keys[role]]
         value = frechet_distance(*gaussian_statistics(fake), *gaussian_statistics(real))
         return {"value": value, "std": None, "n_fake": len(fake), "n_real": len(real)}
 
@@ -135,7 +174,7 @@ class KID(MetricProtocol):
     random subsets of ``defaults.KID_SUBSET_SIZE`` (clipped to the smaller set), as
     torch-fidelity computes it."""
 
-    name, higher_is_better, fake_roles, real_roles = "kid", False, ("embedding",), ("embedding",)
+    name, kind, higher_is_better, fake_roles, real_roles = "kid", "image", False, ("embedding",), ("embedding",)
     min_images = 2
 
     def compute(self, c, keys):
@@ -219,13 +258,180 @@ class MSSSIMDiversity(MetricProtocol):
         return {"value": value, "std": std, **extra}
 
 
-def parse_metric(spec: str, default_extractor: str) -> MetricProtocol:
-    """Build the protocol for ``"name"`` or ``"name@extractor"``."""
+def default_extractor(kind: str, dataset_name: str) -> str:
+    """The extractor a metric of ``kind`` uses on ``dataset_name`` when the spec names none."""
+    per_dataset = defaults.DEFAULT_EXTRACTORS.get(dataset_name, {})
+    return per_dataset.get(kind, defaults.FALLBACK_EXTRACTORS[kind])
+
+
+def parse_metric(spec: str, dataset_name: str) -> MetricProtocol:
+    """Build the protocol for ``"name"`` or ``"name@extractor"`` on dataset ``dataset_name``."""
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"metric: expected a name such as 'fid' or 'fid@inception-v3-compat', got {spec!r}")
     name, _, extractor = spec.strip().partition("@")
     cls = METRICS.get(name)
-    needs_extractor = bool(cls.fake_roles or cls.real_roles)
-    if extractor and not needs_extractor:
+    if extractor and cls.kind is None:
         raise ValueError(f"metric {name!r} works on pixels and takes no '@extractor' (got {spec!r})")
-    return cls(extractor or default_extractor if needs_extractor else None)
+    return cls(extractor or default_extractor(cls.kind, dataset_name) if cls.kind else None)
+
+
+# -- text-image alignment (issue 3) ------------------------------------------------------
+
+
+class _TextImageMetric(MetricProtocol):
+    """Base of the metrics that compare generated images with the captions they were made for:
+    the image side is the extractor's ``image`` role over the generated images, the text side
+    its ``text`` role over the plan's captions."""
+
+    fake_roles, text_roles = ("image",), ("text",)
+
+    def _embeddings(self, c: Collected, keys) -> tuple[np.ndarray, np.ndarray]:
+        return c.fake[keys["image"]], c.text(self.extractor)
+
+
+@register_metric("r-precision")
+class RPrecision(_TextImageMetric):
+    """R-precision, DM-GAN code protocol (AttnGAN Sec. 4.1; DM-GAN's ``main.py``): for each
+    generated image, its own caption plus 99 captions of images of *other classes* of the test
+    split; cosine of the DAMSM global image feature and sentence embeddings; a hit when the own
+    caption ranks first; the images in 10 chunks, mean ± std of the chunks' hit rates
+    (:func:`t2ibench.metrics.r_precision.r_precision`). Beware: with the DAMSM a GAN was
+    trained with, the value is inflated (TISE); the embedded ``damsm-shapes`` is never used
+    to train a generator."""
+
+    name, kind = "r-precision", "damsm"
+    candidates = "other-classes"
+
+    @property
+    def min_images(self) -> int:
+        return defaults.R_PRECISION_CHUNKS
+
+    def compute(self, c, keys):
+        from t2ibench.metrics.r_precision import r_precision
+
+        image, text = self._embeddings(c, keys)
+        pool, pool_classes = c.pool(self.extractor)
+        return r_precision(image, text, pool, pool_classes, c.class_ids, n_candidates=defaults.R_PRECISION_CANDIDATES,
+                           n_chunks=defaults.R_PRECISION_CHUNKS, candidates=self.candidates, seed=c.seed)
+
+
+@register_metric("clip-r-precision")
+class CLIPRPrecision(RPrecision):
+    """CLIP R-precision (TISE, Dinh et al. 2022, COCO variant): as ``r-precision`` but with CLIP
+    image and text embeddings and 99 candidate captions drawn from any other test image."""
+
+    name, kind, candidates = "clip-r-precision", "clip", "random"
+
+
+@register_metric("r-precision-cpgan")
+class RPrecisionCPGAN(_TextImageMetric):
+    """R-precision, CPGAN's batch-of-100 variant (Liang et al. 2020, Sec. 4): within each batch of
+    100 generated images, each image is ranked against the 100 captions of that batch
+    (:func:`t2ibench.metrics.r_precision.r_precision_cpgan`)."""
+
+    name, kind = "r-precision-cpgan", "damsm"
+    min_images = 100
+
+    def compute(self, c, keys):
+        from t2ibench.metrics.r_precision import r_precision_cpgan
+
+        image, text = self._embeddings(c, keys)
+        return r_precision_cpgan(image, text, seed=c.seed)
+
+
+@register_metric("rank1")
+class Rank1(_TextImageMetric):
+    """Rank-1 text-to-image retrieval (KT-GAN, Tan et al. 2021, Sec. 4.1): a VSE++ model trained on
+    the dataset; each caption queries the gallery of images generated for the captions of its
+    1,000-caption fold; hit when its own image ranks first; mean ± std over folds; R@5 and R@10
+    reported beside it (:func:`t2ibench.metrics.retrieval.rank_k`)."""
+
+    name, kind = "rank1", "vse"
+
+    @property
+    def min_images(self) -> int:
+        return max(defaults.RANK_KS)
+
+    def compute(self, c, keys):
+        from t2ibench.metrics.retrieval import rank_k
+
+        image, text = self._embeddings(c, keys)
+        out = rank_k(text, image, fold_size=defaults.RANK_FOLD_SIZE, ks=defaults.RANK_KS)
+        return {"value": out["r@1"], "std": out.get("r@1_std"), **out}
+
+
+@register_metric("vs-similarity")
+class VSSimilarity(_TextImageMetric):
+    """VS-similarity (HDGAN, Zhang et al. 2018, Sec. 5.1): cos(f_v(cnn(x̂)), f_t(t)) between each
+    generated image and its caption, with linear maps trained on real pairs; mean ± std
+    (:func:`t2ibench.metrics.vs_similarity.vs_similarity`). Not piq's VSI."""
+
+    name, kind = "vs-similarity", "vs"
+
+    def compute(self, c, keys):
+        from t2ibench.metrics.vs_similarity import vs_similarity
+
+        return vs_similarity(*self._embeddings(c, keys))
+
+
+@register_metric("clipscore")
+class CLIPScore(_TextImageMetric):
+    """CLIPScore (Hessel et al. 2021, Eq. 1): w · max(cos(E_I, E_C), 0), w = 2.5, mean ± std over
+    the generated images (:func:`t2ibench.metrics.clip_score.clip_score`)."""
+
+    name, kind = "clipscore", "clip"
+
+    def compute(self, c, keys):
+        from t2ibench.metrics.clip_score import clip_score
+
+        return clip_score(*self._embeddings(c, keys), w=defaults.CLIPSCORE_W)
+
+
+@register_metric("clip-fid")
+class CLIPFID(FID):
+    """CLIP-FID (Kynkäänniemi et al. 2023): the Fréchet distance of CLIP image embeddings of
+    generated vs real test images (the FID computation on another feature space)."""
+
+    name, kind, fake_roles, real_roles = "clip-fid", "clip", ("image",), ("image",)
+
+
+class _CMDBase(_TextImageMetric):
+    """GR-GAN's Cross-Modal Distance (Tang et al. 2022, Sec. 4.2): Fréchet distances between the
+    CLIP embeddings of generated images (f), real test images (r) and the captions (l):
+    CMD = FD(f, r) + |FD(f, l) − FD(r, l)|, ITDis = |FD(f, l) − FD(r, l)|
+    (:func:`t2ibench.metrics.cmd.cmd`, ``variant="paper"``). ``cmd-code`` follows GR-GAN's
+    released code instead (``variant="code"``: signed difference, image features L2-normalised
+    ×10, text ×1); the two are kept apart on purpose."""
+
+    kind, higher_is_better, real_roles = "clip", False, ("image",)
+    variant, headline = "paper", "cmd"
+
+    @property
+    def min_images(self) -> int:
+        return defaults.FID_MIN_IMAGES
+
+    def compute(self, c, keys):
+        from t2ibench.metrics.cmd import cmd
+
+        image, text = self._embeddings(c, keys)
+        out = c.memoise(("cmd", self.extractor, self.variant),
+                      lambda: cmd(image, c.real[keys["image"]], text, variant=self.variant))
+        return {"value": out[self.headline], "std": None, **out}
+
+
+@register_metric("cmd")
+class CMD(_CMDBase):
+    __doc__ = _CMDBase.__doc__
+    name = "cmd"
+
+
+@register_metric("itdis")
+class ITDis(_CMDBase):
+    __doc__ = _CMDBase.__doc__
+    name, headline = "itdis", "itdis"
+
+
+@register_metric("cmd-code")
+class CMDCode(_CMDBase):
+    __doc__ = _CMDBase.__doc__
+    name, variant = "cmd-code", "code"

@@ -88,7 +88,7 @@ def test_benchmark_writes_the_leaderboard(tmp_path):
     spec = importlib.util.spec_from_file_location("benchmark", ROOT / "benchmark.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    assert bench.main(["--n-images", "60", "--metrics", "ssim,fid", "--out", str(tmp_path), "--no-progress",
+    assert bench.main(["--n-images", "60", "--metrics", "ssim,fid", "--out", str(tmp_path), "--no-progress", "--no-sanity",
                        "--device", "cpu"]) == 0
     board = tmp_path / "shapes"
     for f in ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "leaderboard.tex", "metrics.png",

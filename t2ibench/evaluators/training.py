@@ -43,7 +43,8 @@ def _load_checkpoint(path: Path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 — any unreadable checkpoint is reported the same way
-        raise ValueError(f"training checkpoint {path} is unreadable or corrupt ({type(e).__name__}: {e}); "
+        # torch's own message suggests weights_only=False: advice we never follow, so it is not repeated
+        raise ValueError(f"training checkpoint {path} is unreadable or corrupt ({type(e).__name__}); "
                          f"delete it to train from scratch") from e
     if not isinstance(ckpt, dict) or not {"model", "optimizer", "epoch", "history"} <= set(ckpt):
         raise ValueError(f"training checkpoint {path} is not a t2ibench evaluator checkpoint; delete it to "
@@ -91,7 +92,7 @@ def fit(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor |
                 torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
             optimizer.step()
             for k, v in out.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
+                sums[k] = sums.get(k, 0.0) + float(v.detach() if torch.is_tensor(v) else v)
             bar.set_postfix(loss=f"{float(out['loss']):.4f}")
         history.append({"epoch": epoch + 1, **{k: round(v / steps, 6) for k, v in sums.items()},
                         "seconds": round(time.time() - t0, 1)})
