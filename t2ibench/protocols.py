@@ -389,21 +389,22 @@ class CLIPScore(_TextImageMetric):
 
 @register_metric("clip-fid")
 class CLIPFID(FID):
-    """CLIP-FID (Kynkäänniemi et al. 2023): the Fréchet distance of CLIP image embeddings of
-    generated vs real test images (the FID computation on another feature space)."""
+    """CLIP-FID (Kynkäänniemi et al. 2023; clean-fid's ``clip_vit_b_32`` mode): the Fréchet distance
+    of the raw (not L2-normalised) CLIP image embeddings of generated vs real test images."""
 
-    name, kind, fake_roles, real_roles = "clip-fid", "clip", ("image",), ("image",)
+    name, kind, fake_roles, real_roles = "clip-fid", "clip", ("image_raw",), ("image_raw",)
 
 
 class _CMDBase(_TextImageMetric):
-    """GR-GAN's Cross-Modal Distance (Tang et al. 2022, Sec. 4.2): Fréchet distances between the
+    """GR-GAN's Cross-Modal Distance (Yang, Feng & Wang 2022, Sec. 4.2): Fréchet distances between the
     CLIP embeddings of generated images (f), real test images (r) and the captions (l):
     CMD = FD(f, r) + |FD(f, l) − FD(r, l)|, ITDis = |FD(f, l) − FD(r, l)|
     (:func:`t2ibench.metrics.cmd.cmd`, ``variant="paper"``). ``cmd-code`` follows GR-GAN's
-    released code instead (``variant="code"``: signed difference, image features L2-normalised
-    ×10, text ×1); the two are kept apart on purpose."""
+    released code instead (``eval/CMD/CMD_score.py``, ``variant="code"``: signed difference, images
+    resized to 224 without CLIP's mean/std normalisation, image features L2-normalised ×10, text
+    ×1); the two are kept apart on purpose."""
 
-    kind, higher_is_better, real_roles = "clip", False, ("image",)
+    kind, higher_is_better, fake_roles, real_roles = "clip", False, ("image",), ("image",)
     variant, headline = "paper", "cmd"
 
     @property
@@ -413,9 +414,10 @@ class _CMDBase(_TextImageMetric):
     def compute(self, c, keys):
         from t2ibench.metrics.cmd import cmd
 
-        image, text = self._embeddings(c, keys)
+        role = self.fake_roles[0]
+        image, text = c.fake[keys[role]], c.text(self.extractor)
         out = c.memoise(("cmd", self.extractor, self.variant),
-                      lambda: cmd(image, c.real[keys["image"]], text, variant=self.variant))
+                        lambda: cmd(image, c.real[keys[role]], text, variant=self.variant))
         return {"value": out[self.headline], "std": None, **out}
 
 
@@ -434,4 +436,4 @@ class ITDis(_CMDBase):
 @register_metric("cmd-code")
 class CMDCode(_CMDBase):
     __doc__ = _CMDBase.__doc__
-    name, variant = "cmd-code", "code"
+    name, variant, fake_roles, real_roles = "cmd-code", "code", ("image_code",), ("image_code",)

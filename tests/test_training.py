@@ -62,7 +62,10 @@ def test_a_checkpoint_of_other_settings_is_refused(tmp_path):
         fit(model, loss, 64, TrainConfig(epochs=2, batch_size=32), checkpoint=ckpt, progress=False)
 
 
-def test_fewer_items_than_a_batch():
+def test_fewer_items_than_a_batch_trains_on_one_batch_with_a_warning():
     model, loss = _problem()
-    with pytest.raises(ValueError, match="fewer than one batch"):
-        fit(model, loss, 8, TrainConfig(batch_size=16), progress=False)
+    with pytest.warns(UserWarning, match="fewer than one batch of 16; training on one batch of 8"):
+        hist = fit(model, loss, 8, TrainConfig(epochs=2, batch_size=16), progress=False)
+    assert len(hist) == 2
+    with pytest.raises(ValueError, match="at least 2 training items"):
+        fit(model, loss, 1, TrainConfig(batch_size=16), progress=False)

@@ -10,6 +10,7 @@ with the same optimizer state, and reaches the same weights as an uninterrupted 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +23,8 @@ from t2ibench.io import atomic_write
 
 @dataclass
 class TrainConfig:
-    """epochs; batch_size (batches are full: the last partial batch of an epoch is dropped);
+    """epochs; batch_size (batches are full: the last partial batch of an epoch is dropped; a
+    training set smaller than one batch is trained as one batch, with a warning);
     lr, weight_decay (AdamW); grad_clip (max global norm, ``None`` for none); seed."""
 
     epochs: int = 10
@@ -62,8 +64,13 @@ def fit(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor |
     are averaged into the history. n_items: size of the training set.
     checkpoint: file to resume from and write after every epoch (``None``: no checkpoint).
     """
-    if n_items < config.batch_size:
-        raise ValueError(f"{desc}: {n_items} training items are fewer than one batch of {config.batch_size}")
+    batch_size = config.batch_size
+    if n_items < 2:
+        raise ValueError(f"{desc}: needs at least 2 training items, got {n_items}")
+    if n_items < batch_size:
+        warnings.warn(f"{desc}: {n_items} training items are fewer than one batch of {batch_size}; "
+                      f"training on one batch of {n_items}", stacklevel=2)
+        batch_size = n_items
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     start, history = 0, []
@@ -77,14 +84,14 @@ def fit(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor |
         optimizer.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["rng"])
         start, history = int(ckpt["epoch"]), list(ckpt["history"])
-    steps = n_items // config.batch_size
+    steps = n_items // batch_size
     for epoch in range(start, config.epochs):
         model.train()
         t0, sums = time.time(), {}
         order = epoch_order(n_items, config.seed, epoch)
         bar = tqdm(range(steps), desc=f"{desc} epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
         for step in bar:
-            out = loss_fn(order[step * config.batch_size:(step + 1) * config.batch_size])
+            out = loss_fn(order[step * batch_size:(step + 1) * batch_size])
             out = out if isinstance(out, dict) else {"loss": out}
             optimizer.zero_grad(set_to_none=True)
             out["loss"].backward()
@@ -93,7 +100,7 @@ def fit(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor |
             optimizer.step()
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach() if torch.is_tensor(v) else v)
-            bar.set_postfix(loss=f"{float(out['loss']):.4f}")
+            bar.set_postfix(loss=f"{out['loss'].item():.4f}")
         history.append({"epoch": epoch + 1, **{k: round(v / steps, 6) for k, v in sums.items()},
                         "seconds": round(time.time() - t0, 1)})
         if checkpoint:

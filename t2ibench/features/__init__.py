@@ -26,6 +26,7 @@ def load_extractor(name: str, device: str = "cpu", weights: str | None = None) -
     return extractor.eval().requires_grad_(False)
 
 
-from t2ibench.features import inception, shapes_classifier  # noqa: E402,F401  (register on import)
+from t2ibench.features import (clip, damsm, inception, shapes_classifier, vs_maps,  # noqa: E402,F401
+                               vse)  # (register on import)
 
 __all__ = ["FeatureExtractor", "EXTRACTORS", "register_extractor", "list_extractors", "load_extractor"]
