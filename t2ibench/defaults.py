@@ -71,7 +71,8 @@ RANK_KS = (1, 5, 10)
 CLIPSCORE_W = 2.5
 
 #: Metrics computed when none are named.
-DEFAULT_METRICS = ("is", "fid", "kid", "ssim", "fsim", "fsimc", "ms-ssim")
+DEFAULT_METRICS = ("is", "fid", "kid", "ssim", "fsim", "fsimc", "ms-ssim", "r-precision", "rank1",
+                   "vs-similarity", "clipscore", "cmd", "itdis")
 
 #: Metric sanity suite (``t2ibench sanity``): metrics and captions per row.
 SANITY_METRICS = ("is", "fid", "ssim", "fsim", "r-precision", "rank1", "vs-similarity", "clipscore", "cmd", "itdis")

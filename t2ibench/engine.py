@@ -32,7 +32,7 @@ from t2ibench.registry import load_generator
 from t2ibench.result import EvalResult, package_versions
 
 #: Bump when the cached real-feature format or the plan changes.
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 
 
 def evaluation_plan(dataset: CaptionedImageDataset, n_images: int, seed: int) -> list[Caption]:
@@ -68,15 +68,17 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, b
                   progress: bool = True) -> dict[str, np.ndarray]:
     """Features ``{output: float32 [len(dataset), D]}`` of every real image, cached on disk.
 
-    The cache file is keyed by the dataset fingerprint, the extractor's name, weights id
-    and resize mode; it is written atomically. A cache file that cannot be read is an error
+    Only the outputs that serve a metric role (``extractor.roles``) are kept: dense outputs
+    such as DAMSM's region features are dropped. The cache file is keyed by the dataset
+    fingerprint, the extractor's name, weights id and resize mode; it is written atomically. A cache file that cannot be read is an error
     naming the file (delete it to recompute), never a silent wrong number.
     """
     path = _cache_path(dataset, extractor)
+    kept = _kept_outputs(extractor)
     if path.exists():
         try:
             with np.load(path) as z:
-                feats = {k: z[k] for k in extractor.outputs}
+                feats = {k: z[k] for k in kept}
         except Exception as e:  # noqa: BLE001 — any failure to read is reported the same way
             raise ValueError(f"cached real-image features {path} are unreadable ({type(e).__name__}: {e}); "
                              f"delete the file to recompute them") from e
@@ -84,12 +86,12 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, b
             raise ValueError(f"cached real-image features {path} hold a different number of images than "
                              f"{dataset.name}[{dataset.split}] ({len(dataset)}); delete the file to recompute them")
         return feats
-    chunks: dict[str, list[np.ndarray]] = {k: [] for k in extractor.outputs}
+    chunks: dict[str, list[np.ndarray]] = {k: [] for k in kept}
     bar = tqdm(total=len(dataset), desc=f"real {dataset.name}[{dataset.split}] -> {extractor.name}",
                unit="img", disable=not progress)
     for start, stop in _batches(len(dataset), batch_size):
         out = extractor(dataset.images(range(start, stop)))
-        for k in extractor.outputs:
+        for k in kept:
             chunks[k].append(out[k].cpu().numpy())
         bar.update(stop - start)
     bar.close()
@@ -97,6 +99,12 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, b
     with atomic_write(path) as f:
         np.savez(f, **feats)
     return feats
+
+
+def _kept_outputs(extractor: FeatureExtractor) -> list[str]:
+    """The outputs metrics read (those named by a role), in the extractor's order."""
+    used = set(extractor.roles.values())
+    return [k for k in extractor.outputs if k in used]
 
 
 def _resolve_roles(metric: MetricProtocol, extractor: FeatureExtractor) -> dict[str, tuple[str, str]]:
@@ -177,8 +185,9 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     for start, stop in _batches(n_images, batch_size):
         images = generate_checked(generator, generator_name, plan[start:stop], seed=seed + start)
         for name, extractor in extractors.items():
-            for out, feats in extractor(images).items():
-                fake_chunks.setdefault((name, out), []).append(feats.cpu().numpy())
+            feats = extractor(images)
+            for out in _kept_outputs(extractor):
+                fake_chunks.setdefault((name, out), []).append(feats[out].cpu().numpy())
         if paired:
             real = _resize_to(dataset.images([c.image_index for c in plan[start:stop]]), images.shape[-2:])
             for p in paired:

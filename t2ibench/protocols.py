@@ -71,8 +71,9 @@ class Collected:
     def text(self, extractor: str, role: str = "text") -> np.ndarray:
         """Embeddings ``[N, D]`` of the plan's captions by ``extractor``'s text role."""
         e = self.extractors[extractor]
+        out = e.roles[role]
         return self.memoise(("text", extractor, role),
-                          lambda: e.encode_text([str(c) for c in self.captions])[e.roles[role]].numpy())
+                            lambda: e.encode_text([str(c) for c in self.captions], outputs=[out])[out].numpy())
 
     def pool(self, extractor: str, role: str = "text") -> tuple[np.ndarray, np.ndarray]:
         """Candidate captions for R-precision: every caption of every image of the split,
@@ -84,7 +85,8 @@ class Collected:
                 for t in ds.captions(i):
                     texts.append(t)
                     classes.append(ds.class_id(i))
-            return e.encode_text(texts)[e.roles[role]].numpy(), np.asarray(classes, dtype=np.int64)
+            out = e.roles[role]
+            return e.encode_text(texts, outputs=[out])[out].numpy(), np.asarray(classes, dtype=np.int64)
         return self.memoise(("pool", extractor, role), build)
 
 

@@ -104,3 +104,28 @@ def test_console_script_help():
     out = subprocess.run(cmd + ["eval", "--help"], capture_output=True, text=True, check=True).stdout
     for flag in ("--device", "--seed", "--out", "--n-images", "--metrics", "--inception-weights"):
         assert flag in out
+
+
+@pytest.fixture(scope="module")
+def text_rows(shapes_test):
+    metrics = ["r-precision", "r-precision-cpgan", "rank1", "vs-similarity", "clipscore", "cmd", "itdis"]
+    return {g: evaluate(g, shapes_test, metrics=metrics, n_images=N, progress=False)
+            for g in ("real", "real-mismatched")}
+
+
+def test_alignment_metrics_rank_real_above_mismatched(text_rows):
+    real, mism = text_rows["real"], text_rows["real-mismatched"]
+    assert real.value("r-precision") >= 0.7
+    assert mism.value("r-precision") <= 0.05  # chance is 0.01
+    assert real.value("r-precision-cpgan") > 5 * mism.value("r-precision-cpgan")
+    assert real.value("rank1") > 5 * max(mism.value("rank1"), 0.01)
+    assert real.value("vs-similarity") > mism.value("vs-similarity") + 0.3
+    assert real.value("clipscore") > mism.value("clipscore") + 0.5
+    assert real.value("cmd") < mism.value("cmd") and real.value("itdis") < mism.value("itdis")
+
+
+def test_results_name_the_embedded_evaluators(text_rows):
+    ext = text_rows["real"].extractors
+    assert set(ext) == {"damsm-shapes", "vse-shapes", "vs-shapes", "tiny-clip-shapes"}
+    assert ext["tiny-clip-shapes"]["stand_in"] and ext["damsm-shapes"]["stand_in"]
+    assert all(len(e["weights_id"]) == 64 for e in ext.values())  # sha256 of the shipped files

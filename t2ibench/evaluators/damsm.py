@@ -351,7 +351,8 @@ class DAMSM(nn.Module):
             self.image_encoder = InceptionImageEncoder(nef, inception_weights)
 
     def encode_images(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """float ``[N, 3, H, W]`` in [-1, 1] (see :func:`preprocess`) -> ``(regions [N, nef, h, w], global [N, nef])``."""
+        """float ``[N, 3, H, W]`` in [-1, 1] (see :func:`preprocess`) ->
+        ``(regions [N, nef, h, w], global [N, nef])``."""
         return self.image_encoder(x)
 
     def encode_text(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -376,7 +377,8 @@ def check_config(config) -> dict:
     if missing:
         raise ValueError(f"DAMSM config: missing keys {sorted(missing)}")
     if config.get("rnn_hidden", config["nef"] // 2) != config["nef"] // 2:
-        raise ValueError(f"DAMSM config: rnn_hidden must be nef // 2 = {config['nef'] // 2}, got {config['rnn_hidden']}")
+        raise ValueError(f"DAMSM config: rnn_hidden must be nef // 2 = {config['nef'] // 2}, "
+                         f"got {config['rnn_hidden']}")
     return config
 
 
@@ -625,7 +627,6 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
                      grad_clip=td["grad_clip"], seed=seed)
     steps_per_epoch = len(train_ds) // tc.batch_size
     counter = {"step": _checkpoint_epoch(checkpoint) * steps_per_epoch}
-    g = config
 
     def loss_fn(idx: torch.Tensor) -> dict:
         epoch = counter["step"] // max(steps_per_epoch, 1)
@@ -633,8 +634,8 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
         images, ids, lengths, classes = data.batch(idx, epoch)
         regions, glob = model.encode_images(preprocess(images.to(device), config))
         words, sent = model.encode_text(ids.to(device), lengths)
-        return damsm_loss(regions, glob, words, sent, lengths.to(device), classes, g["gamma1"], g["gamma2"],
-                          g["gamma3"], g["eq10"])
+        return damsm_loss(regions, glob, words, sent, lengths.to(device), classes, config["gamma1"],
+                          config["gamma2"], config["gamma3"], config["eq10"])
 
     t_train = time.time()
     history = fit(model, loss_fn, len(train_ds), tc, checkpoint=checkpoint, progress=progress,
@@ -687,7 +688,8 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
         "heldout_protocol": ("test split; retrieval: %d seeded image-caption pairs (one caption per image), "
                              "cosine of global image feature and sentence embedding, R@1 with ties as misses; "
                              "R-precision: DM-GAN protocol over all test images (one seeded caption each), "
-                             "100 candidates of other classes from all test captions, 10 chunks" % heldout["heldout_n_pairs"]),
+                             "100 candidates of other classes from all test captions, 10 chunks"
+                             % heldout["heldout_n_pairs"]),
         "train_time_s": round(train_time, 1),
         "total_time_s": round(time.time() - t0, 1),
         "torch_version": torch.__version__,
@@ -712,9 +714,11 @@ def main(argv=None) -> int:
                     "The shipped shapes weights were made with: python -m t2ibench.evaluators.damsm --dataset "
                     "shapes --out t2ibench/evaluators/weights --seed 0")
     parser.add_argument("--dataset", default="shapes", help="dataset to train on: shapes (default), cub, flowers, coco")
-    parser.add_argument("--data-root", default=None, help="folder of your copy of a real dataset (not needed for shapes)")
+    parser.add_argument("--data-root", default=None,
+                        help="folder of your copy of a real dataset (not needed for shapes)")
     parser.add_argument("--out", required=True, help="output folder for the weights and the manifest")
-    parser.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and captions (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of initialisation, data order and captions (default 0)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="training epochs (default: %d for the cnn backbone, %d for inception as AttnGAN)"
                              % (TRAIN_DEFAULTS["cnn"]["epochs"], TRAIN_DEFAULTS["inception"]["epochs"]))
@@ -724,7 +728,8 @@ def main(argv=None) -> int:
     parser.add_argument("--backbone", choices=BACKBONES, default=None,
                         help="image encoder backbone (default: cnn on shapes, inception elsewhere)")
     parser.add_argument("--inception-weights", default=None,
-                        help="torchvision ImageNet inception_v3 weights (.pth or .safetensors) for --backbone inception")
+                        help="torchvision ImageNet inception_v3 weights (.pth or .safetensors) for "
+                             "--backbone inception")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
     argv_list = sys.argv[1:] if argv is None else list(argv)

@@ -174,8 +174,10 @@ def load_encoders(image_spec: dict, text_spec: dict, device: str = "cpu", base_d
                 except ImportError:
                     pass
 
-    image = load_extractor(image_spec["name"], device=device, weights=resolve_weights(image_spec.get("weights"), base_dir))
-    text = load_extractor(text_spec["name"], device=device, weights=resolve_weights(text_spec.get("weights"), base_dir))
+    image = load_extractor(image_spec["name"], device=device,
+                           weights=resolve_weights(image_spec.get("weights"), base_dir))
+    text = load_extractor(text_spec["name"], device=device,
+                          weights=resolve_weights(text_spec.get("weights"), base_dir))
     if not callable(getattr(text, "encode_text", None)):
         raise ValueError(f"text encoder {text_spec['name']!r} is not a text-image encoder (it has no encode_text)")
     image_out = image_spec.get("output") or image.roles.get("embedding")
@@ -183,7 +185,8 @@ def load_encoders(image_spec: dict, text_spec: dict, device: str = "cpu", base_d
     if image_out not in image.outputs:
         raise ValueError(f"image extractor {image.name!r} has no output {image_out!r}; it has {list(image.outputs)}")
     if text_out not in text.text_outputs:
-        raise ValueError(f"text encoder {text.name!r} has no text output {text_out!r}; it has {list(text.text_outputs)}")
+        raise ValueError(f"text encoder {text.name!r} has no text output {text_out!r}; "
+                         f"it has {list(text.text_outputs)}")
     return image, text, image_out, text_out
 
 
@@ -383,8 +386,8 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
         **held_out,
         "recall_protocol": ("text->image, real test images as the gallery; caption slot k of every test image is "
                             "one query list; consecutive folds within each list (rank_k_slots: pessimistic ties, a "
-                            "last partial fold dropped), mean and std over the folds of all lists; VS-similarity over every test caption "
-                            "with its own image (mismatched: with an image of another class)"),
+                            "last partial fold dropped), mean and std over the folds of all lists; "
+                            "VS-similarity over every test caption with its own image (mismatched: with an image of another class)"),
         "feature_time_s": round(feature_time, 1),
         "train_time_s": round(train_time, 1),
         "total_time_s": round(time.time() - t_start, 1),

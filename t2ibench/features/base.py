@@ -71,16 +71,22 @@ class TextImageEncoder(FeatureExtractor):
         raise NotImplementedError
 
     @torch.no_grad()
-    def encode_text(self, captions, batch_size: int = 256) -> dict[str, torch.Tensor]:
-        """Validate ``captions`` (non-empty str) and encode them in batches, on the CPU as float32."""
+    def encode_text(self, captions, batch_size: int = 256, outputs=None) -> dict[str, torch.Tensor]:
+        """Validate ``captions`` (non-empty str) and encode them in batches, on the CPU as float32.
+
+        ``outputs``: the text outputs to keep (default: all); others are dropped batch by batch,
+        so that e.g. per-word features of a whole test split are never held in memory.
+        """
         from t2ibench.validation import check_captions
 
         captions = check_captions(captions, f"{self.name} captions")
+        keep = set(self.text_outputs if outputs is None else outputs)
         chunks: dict[str, list[torch.Tensor]] = {}
         for i in range(0, len(captions), batch_size):
             for k, v in self.text_features(captions[i:i + batch_size]).items():
-                chunks.setdefault(k, []).append(v.float().cpu())
-        missing = set(self.text_outputs) - set(chunks)
+                if k in keep:
+                    chunks.setdefault(k, []).append(v.float().cpu())
+        missing = keep - set(chunks)
         if missing:
             raise RuntimeError(f"text encoder {self.name!r} did not return outputs {sorted(missing)}")
         return {k: torch.cat(v) for k, v in chunks.items()}

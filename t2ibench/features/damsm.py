@@ -43,6 +43,9 @@ class DAMSMEncoder(TextImageEncoder):
             weights, manifest, device=device, what=f"{name} weights")
         self.config = self.net.config
         self.backbone = self.config["backbone"]
+        # AttnGAN's DAMSM has an ImageNet Inception-v3 image backbone; one with the small CNN
+        # trained from scratch is a stand-in for it, and results say so.
+        self.stand_in = self.backbone != "inception"
         self.resize_mode = resize_mode(self.config)
         self.weights_path = str(weights)
         self.image_batch, self.text_batch = image_batch, text_batch

@@ -20,6 +20,11 @@ fold; the score is the fraction of captions whose *own* generated image is ranke
   would rank the own image first among identical copies); ``TIE_TOL`` (1e-6) absorbs float32
   noise between embeddings of identical images computed in different batch positions;
 - **aggregate**: recall per fold, then the mean and the population std (ddof=0) over folds.
+
+:func:`rank_k_slots` applies the same rules when every image has several captions: caption slot
+``s`` of all images is one query list, folds are cut within each list (a gallery never holds the
+same image twice), and the mean/std run over the folds of all lists. The evaluators' held-out
+recall (real test images as the gallery) uses it.
 """
 from __future__ import annotations
 
