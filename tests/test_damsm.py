@@ -255,7 +255,7 @@ def test_extractor_contract(extractor, manifest):
     assert extractor.name == "damsm-shapes" and extractor.weights_id == manifest["sha256"]
     assert extractor.outputs == ("global", "regions") and extractor.text_outputs == ("sentence", "words")
     assert extractor.roles == {"image": "global", "text": "sentence"}
-    assert extractor.stand_in is False and extractor.resize_mode == "bilinear-antialias-64"
+    assert extractor.stand_in is True and extractor.resize_mode == "bilinear-antialias-64"  # CNN, not Inception
     d = extractor.describe()
     assert d["backbone"].startswith("cnn trained on shapes") and d["weights_id"] == manifest["sha256"]
     g = torch.Generator().manual_seed(0)

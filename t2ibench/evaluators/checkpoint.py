@@ -107,3 +107,26 @@ def read_user_state_dict(path, what: str) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{what}: {path} does not hold a state dict (a mapping of names to tensors)")
     return state
+
+
+def weights_and_manifest_paths(weights, manifest, packaged, what: str, *, packaged_missing: str, train_hint: str,
+                               manifest_holds: str) -> tuple[Path, Path | None]:
+    """``(weights path, manifest path or None)`` for a loader that takes packaged or user weights.
+
+    ``weights=None``: the ``packaged`` file and its manifest (``manifest`` or ``<stem>.json``), both
+    required (``"<packaged_missing> (<files>); <train_hint>"`` otherwise). A user path must exist and
+    needs its manifest: ``manifest`` given, or ``<stem>.json`` next to it (which ``manifest_holds``).
+    """
+    if weights is None:
+        path = Path(packaged)
+        manifest = path.with_suffix(".json") if manifest is None else Path(manifest)
+        if not path.is_file() or not manifest.is_file():
+            raise ValueError(f"{packaged_missing} ({path} / {manifest}); {train_hint}")
+    else:
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise ValueError(f"{what}: no such file {path}")
+        if manifest is None and not path.with_suffix(".json").is_file():
+            raise ValueError(f"{what} {path}: its manifest {path.with_suffix('.json')} (written next to the "
+                             f"weights by training; {manifest_holds}) is missing")
+    return path, manifest

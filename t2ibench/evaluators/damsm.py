@@ -79,7 +79,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from t2ibench.evaluators.checkpoint import WEIGHTS_DIR, load_into, load_state, save_state, write_manifest
+from t2ibench.evaluators.checkpoint import (WEIGHTS_DIR, load_into, load_state, read_user_state_dict, save_state,
+                                            write_manifest)
+from t2ibench.evaluators.training import add_training_args, command_line, run_info
 
 GAMMA1, GAMMA2, GAMMA3 = 4.0, 5.0, 10.0
 EPS = 1e-8
@@ -270,21 +272,8 @@ def load_inception_state(path) -> dict[str, torch.Tensor]:
         raise ValueError("the 'inception' DAMSM backbone needs ImageNet Inception-v3 weights, which cannot be "
                          "downloaded here: pass --inception-weights PATH (torchvision's "
                          "inception_v3_google-0cc3c7bd.pth or -1a9a5a14.pth, or a safetensors copy)")
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"inception weights: no such file {path}")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 — any unreadable file is reported the same way
-        raise ValueError(f"inception weights: {path} is not a readable state dict ({type(e).__name__}: {e})") from e
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or "Mixed_6e.branch1x1.conv.weight" not in state:
+    state = read_user_state_dict(path, "inception weights")
+    if "Mixed_6e.branch1x1.conv.weight" not in state:
         raise ValueError(f"inception weights: {path} is not a torchvision inception_v3 state dict "
                          f"(no 'Mixed_6e.branch1x1.conv.weight')")
     return state
@@ -690,11 +679,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
                              "R-precision: DM-GAN protocol over all test images (one seeded caption each), "
                              "100 candidates of other classes from all test captions, 10 chunks"
                              % heldout["heldout_n_pairs"]),
-        "train_time_s": round(train_time, 1),
-        "total_time_s": round(time.time() - t0, 1),
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "history": history,
+        **run_info(t0, history, train_time_s=train_time),
     }
     write_manifest(manifest_path, manifest)
     return manifest
@@ -713,27 +698,17 @@ def main(argv=None) -> int:
                     "Re-running an interrupted command with --checkpoint resumes from the last finished epoch. "
                     "The shipped shapes weights were made with: python -m t2ibench.evaluators.damsm --dataset "
                     "shapes --out t2ibench/evaluators/weights --seed 0")
-    parser.add_argument("--dataset", default="shapes", help="dataset to train on: shapes (default), cub, flowers, coco")
-    parser.add_argument("--data-root", default=None,
-                        help="folder of your copy of a real dataset (not needed for shapes)")
-    parser.add_argument("--out", required=True, help="output folder for the weights and the manifest")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of initialisation, data order and captions (default 0)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="training epochs (default: %d for the cnn backbone, %d for inception as AttnGAN)"
-                             % (TRAIN_DEFAULTS["cnn"]["epochs"], TRAIN_DEFAULTS["inception"]["epochs"]))
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--checkpoint", default=None,
-                        help="training checkpoint file, written after every epoch and resumed from when it exists")
+    add_training_args(parser, epochs_default=None,
+                      epochs_help="training epochs (default: %d for the cnn backbone, %d for inception as AttnGAN)"
+                                  % (TRAIN_DEFAULTS["cnn"]["epochs"], TRAIN_DEFAULTS["inception"]["epochs"]),
+                      seed_help="seed of initialisation, data order and captions (default 0)")
     parser.add_argument("--backbone", choices=BACKBONES, default=None,
                         help="image encoder backbone (default: cnn on shapes, inception elsewhere)")
     parser.add_argument("--inception-weights", default=None,
                         help="torchvision ImageNet inception_v3 weights (.pth or .safetensors) for "
                              "--backbone inception")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
-    argv_list = sys.argv[1:] if argv is None else list(argv)
-    command = ("python -m t2ibench.evaluators.damsm " + " ".join(argv_list)).strip()
+    command = command_line(parser.prog, argv)
     try:
         manifest = train(args.out, dataset=args.dataset, seed=args.seed, device=args.device, epochs=args.epochs,
                          data_root=args.data_root, progress=not args.no_progress, checkpoint=args.checkpoint,

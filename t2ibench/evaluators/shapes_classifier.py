@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -38,6 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from t2ibench.evaluators.checkpoint import WEIGHTS_DIR, load_into, load_state, save_state
+from t2ibench.evaluators.training import add_training_args, command_line, run_info
 
 NAME = "shapes-classifier"
 WEIGHTS_FILE = WEIGHTS_DIR / f"{NAME}.safetensors"
@@ -224,11 +224,7 @@ def train_shapes_classifier(out_dir, seed: int = 0, epochs: int = DEFAULT_EPOCHS
                     "train_fingerprint": train.fingerprint, "test_fingerprint": test.fingerprint},
         "test_accuracy": round(test_acc, 5),
         "n_test_images": len(test),
-        "train_time_s": round(train_time, 1),
-        "total_time_s": round(time.time() - t0, 1),
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "history": history,
+        **run_info(t0, history, train_time_s=train_time),
     }
     write_json(out_dir / f"{NAME}.json", manifest)
     return manifest
@@ -242,16 +238,12 @@ def main(argv=None) -> int:
                     "write shapes-classifier.safetensors + shapes-classifier.json (sha256, config, command, "
                     "seed, dataset fingerprint, accuracy, timings) into --out. The shipped checkpoint was "
                     "made with --out t2ibench/evaluators/weights --seed 0 --epochs %d." % DEFAULT_EPOCHS)
-    parser.add_argument("--out", required=True, help="output folder for the weights and the manifest")
-    parser.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and flips (default 0)")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"training epochs (default {DEFAULT_EPOCHS})")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_training_args(parser, epochs_default=DEFAULT_EPOCHS, epochs_help=f"training epochs (default {DEFAULT_EPOCHS})",
+                      seed_help="seed of initialisation, data order and flips (default 0)",
+                      dataset=False, checkpoint=False)
     args = parser.parse_args(argv)
-    argv_list = sys.argv[1:] if argv is None else list(argv)
-    command = "python -m t2ibench.evaluators.shapes_classifier " + " ".join(argv_list)
     manifest = train_shapes_classifier(args.out, seed=args.seed, epochs=args.epochs, device=args.device,
-                                       command=command.strip(), progress=not args.no_progress)
+                                       command=command_line(parser.prog, argv), progress=not args.no_progress)
     print(json.dumps({k: manifest[k] for k in ("sha256", "test_accuracy", "n_test_images", "train_time_s")}, indent=2))
     return 0
 

@@ -56,7 +56,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -65,6 +64,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from t2ibench.evaluators.checkpoint import WEIGHTS_DIR, load_into, load_state, save_state, write_manifest
+from t2ibench.evaluators.training import add_training_args, command_line, run_info
 
 ARCH = "tiny-clip-v1"
 INPUT_SIZE = 64
@@ -420,11 +420,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
         "held_out_recall_500": {**recall_small, "pairs": f"first {recall_small['n_pairs']} test images, "
                                                           f"caption {EVAL_CAPTION}"},
         "final_temperature": round(float(model.logit_scale.detach().clamp(max=MAX_LOGIT_SCALE).exp()), 4),
-        "train_time_s": round(train_time, 1),
-        "total_time_s": round(time.time() - t0, 1),
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "history": history,
+        **run_info(t0, history, train_time_s=train_time),
     }
     write_manifest(out_dir / f"{name}.json", manifest)
     return manifest
@@ -437,19 +433,10 @@ def main(argv=None) -> int:
                     "InfoNCE, Radford et al. 2021) on a dataset's train split at 64 px, measure held-out "
                     "image<->text recall, and write tiny-clip-<dataset>.safetensors + .json into --out. The "
                     "shipped checkpoint was made with --out t2ibench/evaluators/weights --dataset shapes --seed 0.")
-    parser.add_argument("--out", required=True, help="output folder for the weights and the manifest")
-    parser.add_argument("--dataset", default="shapes", help="dataset to train on (default shapes)")
-    parser.add_argument("--data-root", default=None, help="folder of a real dataset (cub, flowers, coco)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of initialisation, data order and captions (default 0)")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
-                        help=f"training epochs (default {DEFAULT_EPOCHS})")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--checkpoint", default=None, help="resume/checkpoint file (default: none)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_training_args(parser, epochs_default=DEFAULT_EPOCHS, epochs_help=f"training epochs (default {DEFAULT_EPOCHS})",
+                      seed_help="seed of initialisation, data order and captions (default 0)")
     args = parser.parse_args(argv)
-    argv_list = sys.argv[1:] if argv is None else list(argv)
-    command = ("python -m t2ibench.evaluators.tiny_clip " + " ".join(argv_list)).strip()
+    command = command_line(parser.prog, argv)
     manifest = train(args.out, dataset=args.dataset, seed=args.seed, device=args.device, epochs=args.epochs,
                      data_root=args.data_root, progress=not args.no_progress, checkpoint=args.checkpoint,
                      command=command)

@@ -6,9 +6,14 @@ atomically with ``torch.save``; it is read back only with ``torch.load(weights_o
 Re-running the same command after an interruption resumes from the last finished epoch
 with the same optimizer state, and reaches the same weights as an uninterrupted run
 (epoch order comes from ``seed`` and the epoch number, not from a running RNG).
+
+:func:`add_training_args`, :func:`command_line` and :func:`run_info` are the command-line
+arguments, recorded command and manifest tail that every evaluator's training script shares.
 """
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -109,3 +114,62 @@ def fit(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor |
                             "history": history, "rng": torch.get_rng_state(), "config": asdict(config)}, f)
     model.eval()
     return history
+
+
+def add_training_args(parser: argparse.ArgumentParser, *, epochs_default: int | None, epochs_help: str,
+                      out_default: str | None = None, dataset: bool = True, checkpoint: bool = True,
+                      seed_help: str = "seed of initialisation and data order (default 0)") -> None:
+    """Declare the arguments every evaluator training script shares on ``parser``.
+
+    ``--out`` is required when ``out_default`` is ``None``. ``dataset``/``checkpoint``: whether
+    to declare ``--dataset`` and ``--data-root`` / ``--checkpoint`` (a script that trains on
+    shapes only, without resuming, leaves them out). Module-specific arguments are added after.
+    """
+    if dataset:
+        parser.add_argument("--dataset", default="shapes",
+                            help="dataset to train on: shapes (default), cub, flowers, coco")
+        parser.add_argument("--data-root", default=None,
+                            help="folder of your copy of a real dataset (cub, flowers, coco; not needed for shapes)")
+    if out_default is None:
+        parser.add_argument("--out", required=True, help="output folder for the weights and the manifest")
+    else:
+        parser.add_argument("--out", default=out_default, help="output folder for the weights and the manifest "
+                                                                "(default: the packaged weights folder)")
+    parser.add_argument("--seed", type=int, default=0, help=seed_help)
+    parser.add_argument("--epochs", type=int, default=epochs_default, help=epochs_help)
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    if checkpoint:
+        parser.add_argument("--checkpoint", default=None,
+                            help="training checkpoint file, written after every epoch and resumed from when it exists")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+
+def command_line(prog: str, argv=None) -> str:
+    """The command recorded in a manifest: ``prog`` and its arguments (``sys.argv[1:]`` when ``argv`` is None)."""
+    argv_list = sys.argv[1:] if argv is None else list(argv)
+    return (prog + " " + " ".join(argv_list)).strip()
+
+
+def run_info(t_start: float, history: list[dict], **timings: float) -> dict:
+    """The tail of an evaluator manifest: each ``<name>_time_s`` of ``timings`` (seconds, rounded to
+    0.1), ``total_time_s`` since ``t_start``, the torch version and thread count, and the history."""
+    return {**{k: round(v, 1) for k, v in timings.items()},
+            "total_time_s": round(time.time() - t_start, 1),
+            "torch_version": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "history": history}
+
+
+def training_settings(defaults: dict, overrides: dict | None = None, epochs: int | None = None) -> dict:
+    """A copy of ``defaults`` updated with ``overrides`` (known keys only, else a ``ValueError``) and, when
+    given, ``epochs`` (an int >= 1)."""
+    settings = dict(defaults)
+    unknown = set(overrides or {}) - set(settings)
+    if unknown:
+        raise ValueError(f"training_overrides: unknown keys {sorted(unknown)}; known: {sorted(settings)}")
+    settings.update(overrides or {})
+    if epochs is not None:
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
+        settings["epochs"] = epochs
+    return settings

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -56,7 +55,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from t2ibench.evaluators.checkpoint import WEIGHTS_DIR, load_into, load_state, save_state, write_manifest
+from t2ibench.evaluators.checkpoint import (WEIGHTS_DIR, load_into, load_state, save_state,
+                                            weights_and_manifest_paths, write_manifest)
+from t2ibench.evaluators.training import add_training_args, command_line, run_info
 from t2ibench.evaluators.vse import hinge_ranking_loss
 
 ARCH = "vs-maps-v1"
@@ -113,19 +114,11 @@ def load_vs_maps(weights=None, manifest=None, dataset: str = "shapes"):
     A user path needs its manifest (``manifest=`` or ``<stem>.json`` next to it): it names the
     image extractor and text encoder the maps were trained over.
     """
-    if weights is None:
-        path = WEIGHTS_DIR / f"{weights_name(dataset)}.safetensors"
-        manifest = path.with_suffix(".json") if manifest is None else Path(manifest)
-        if not path.is_file() or not manifest.is_file():
-            raise ValueError(f"the packaged VS maps for {dataset} are missing ({path} / {manifest}); train them with: "
-                             f"python -m t2ibench.evaluators.vs_maps --dataset {dataset} --out {WEIGHTS_DIR}")
-    else:
-        path = Path(weights).expanduser()
-        if not path.is_file():
-            raise ValueError(f"VS maps weights: no such file {path}")
-        if manifest is None and not path.with_suffix(".json").is_file():
-            raise ValueError(f"VS maps weights {path}: its manifest {path.with_suffix('.json')} (written next to the "
-                             f"weights by training; it names the feature extractors) is missing")
+    path, manifest = weights_and_manifest_paths(
+        weights, manifest, WEIGHTS_DIR / f"{weights_name(dataset)}.safetensors", "VS maps weights",
+        packaged_missing=f"the packaged VS maps for {dataset} are missing",
+        train_hint=f"train them with: python -m t2ibench.evaluators.vs_maps --dataset {dataset} --out {WEIGHTS_DIR}",
+        manifest_holds="it names the feature extractors")
     state, config, digest, man = load_state(path, manifest, what="VS maps weights")
     for key in ("image_extractor", "text_encoder"):
         if not isinstance(man.get(key), dict) or "name" not in man[key]:
@@ -275,20 +268,12 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
     image_extractor / text_encoder (+ ``*_weights``, ``*_output``): the fixed feature networks
     (registered extractor names); by default the dataset's (module docstring). Returns the manifest.
     """
-    from t2ibench.evaluators.training import TrainConfig, fit
+    from t2ibench.evaluators.training import TrainConfig, fit, training_settings
     from t2ibench.evaluators.vse import _load_split
 
     t_start = time.time()
     out_dir = Path(out_dir)
-    settings = dict(TRAINING)
-    unknown = set(training_overrides or {}) - set(settings)
-    if unknown:
-        raise ValueError(f"training_overrides: unknown keys {sorted(unknown)}; known: {sorted(settings)}")
-    settings.update(training_overrides or {})
-    if epochs is not None:
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
-        settings["epochs"] = epochs
+    settings = training_settings(TRAINING, training_overrides, epochs)
     image_spec, text_spec = default_extractors(dataset, out_dir)
     if image_extractor is not None:
         image_spec = {"name": image_extractor, "weights": None, "output": None}
@@ -388,12 +373,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
                             "one query list; consecutive folds within each list (rank_k_slots: pessimistic ties, a "
                             "last partial fold dropped), mean and std over the folds of all lists; "
                             "VS-similarity over every test caption with its own image (mismatched: with an image of another class)"),
-        "feature_time_s": round(feature_time, 1),
-        "train_time_s": round(train_time, 1),
-        "total_time_s": round(time.time() - t_start, 1),
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "history": history,
+        **run_info(t_start, history, feature_time_s=feature_time, train_time_s=train_time),
     }
     write_manifest(out_dir / f"{name}.json", manifest)
     return manifest
@@ -407,23 +387,16 @@ def main(argv=None) -> int:
                     "sentence embeddings; measure held-out VS-similarity and text-to-image recall on the test "
                     "split and write vs-<dataset>.safetensors + vs-<dataset>.json into --out. On shapes the "
                     "features are shapes-classifier 'features' and damsm-shapes 'sentence'.")
-    parser.add_argument("--dataset", default="shapes", help="dataset name (default shapes)")
-    parser.add_argument("--data-root", default=None, help="folder of a real dataset (cub, flowers, coco)")
-    parser.add_argument("--out", default=str(WEIGHTS_DIR), help="output folder (default: the packaged weights folder)")
-    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    parser.add_argument("--epochs", type=int, default=None, help=f"epochs (default {TRAINING['epochs']})")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--checkpoint", default=None, help="training checkpoint to resume from and update each epoch")
+    add_training_args(parser, out_default=str(WEIGHTS_DIR), epochs_default=None,
+                      epochs_help=f"epochs (default {TRAINING['epochs']})")
     parser.add_argument("--image-extractor", default=None, help="registered image feature extractor (f_cnn)")
     parser.add_argument("--image-weights", default=None, help="weights file of --image-extractor")
     parser.add_argument("--image-output", default=None, help="its output to use (default: its 'embedding' role)")
     parser.add_argument("--text-encoder", default=None, help="registered text-image encoder giving sentence embeddings")
     parser.add_argument("--text-weights", default=None, help="weights file of --text-encoder")
     parser.add_argument("--text-output", default=None, help="its text output to use (default 'sentence')")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
-    argv_list = sys.argv[1:] if argv is None else list(argv)
-    command = ("python -m t2ibench.evaluators.vs_maps " + " ".join(argv_list)).strip()
+    command = command_line(parser.prog, argv)
     manifest = train(args.out, dataset=args.dataset, seed=args.seed, device=args.device, epochs=args.epochs,
                      data_root=args.data_root, progress=not args.no_progress, checkpoint=args.checkpoint,
                      image_extractor=args.image_extractor, image_weights=args.image_weights,

@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -80,7 +79,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from t2ibench.evaluators.checkpoint import WEIGHTS_DIR, load_into, load_state, save_state, write_manifest
+from t2ibench.evaluators.checkpoint import (WEIGHTS_DIR, load_into, load_state, save_state,
+                                            weights_and_manifest_paths, write_manifest)
+from t2ibench.evaluators.training import add_training_args, command_line, run_info
 
 ARCH = "vse-v1"
 MARGIN = 0.2
@@ -297,19 +298,11 @@ def load_vse(weights=None, manifest=None, device: str = "cpu", dataset: str = "s
     """
     from t2ibench.data.tokenizer import Tokenizer
 
-    if weights is None:
-        path = WEIGHTS_DIR / f"{weights_name(dataset)}.safetensors"
-        manifest = path.with_suffix(".json") if manifest is None else Path(manifest)
-        if not path.is_file() or not manifest.is_file():
-            raise ValueError(f"the packaged VSE++ model for {dataset} is missing ({path} / {manifest}); train it with: "
-                             f"python -m t2ibench.evaluators.vse --dataset {dataset} --out {WEIGHTS_DIR}")
-    else:
-        path = Path(weights).expanduser()
-        if not path.is_file():
-            raise ValueError(f"VSE++ weights: no such file {path}")
-        if manifest is None and not path.with_suffix(".json").is_file():
-            raise ValueError(f"VSE++ weights {path}: its manifest {path.with_suffix('.json')} (written next to the "
-                             f"weights by training; it holds the tokenizer) is missing")
+    path, manifest = weights_and_manifest_paths(
+        weights, manifest, WEIGHTS_DIR / f"{weights_name(dataset)}.safetensors", "VSE++ weights",
+        packaged_missing=f"the packaged VSE++ model for {dataset} is missing",
+        train_hint=f"train it with: python -m t2ibench.evaluators.vse --dataset {dataset} --out {WEIGHTS_DIR}",
+        manifest_holds="it holds the tokenizer")
     state, config, digest, man = load_state(path, manifest, what="VSE++ weights")
     if "tokenizer" not in man:
         raise ValueError(f"VSE++ weights {path}: the manifest has no 'tokenizer' entry")
@@ -423,21 +416,13 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
     replacing those of :data:`CONFIGS` / :data:`TRAINING` (recorded in the manifest).
     """
     from t2ibench.data.tokenizer import Tokenizer
-    from t2ibench.evaluators.training import TrainConfig, fit
+    from t2ibench.evaluators.training import TrainConfig, fit, training_settings
 
     t_start = time.time()
     key = "shapes" if dataset == "shapes" else "default"
     config = dict(CONFIGS[key])
-    settings = dict(TRAINING[key])
     config.update(config_overrides or {})
-    unknown = set(training_overrides or {}) - set(settings)
-    if unknown:
-        raise ValueError(f"training_overrides: unknown keys {sorted(unknown)}; known: {sorted(settings)}")
-    settings.update(training_overrides or {})
-    if epochs is not None:
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
-        settings["epochs"] = epochs
+    settings = training_settings(TRAINING[key], training_overrides, epochs)
     if batch_size is not None:
         settings["batch_size"] = int(batch_size)
     if max_violation is not None:
@@ -533,12 +518,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
         "recall_protocol": ("text->image, real test images as the gallery; caption slot k of every test image is "
                             "one query list; consecutive folds within each list (rank_k_slots: pessimistic ties, "
                             "a last partial fold dropped), mean and std over the folds of all lists"),
-        "train_time_s": round(train_time, 1),
-        "eval_time_s": round(eval_time, 1),
-        "total_time_s": round(time.time() - t_start, 1),
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "history": history,
+        **run_info(t_start, history, train_time_s=train_time, eval_time_s=eval_time),
     }
     write_manifest(out_dir / f"{name}.json", manifest)
     return manifest
@@ -552,22 +532,15 @@ def main(argv=None) -> int:
                     "split (1k-caption folds) and write vse-<dataset>.safetensors + vse-<dataset>.json (sha256, "
                     "config, tokenizer, command, seed, dataset fingerprints, recall, timings) into --out. "
                     "Re-running an interrupted command with --checkpoint resumes it.")
-    parser.add_argument("--dataset", default="shapes", help="dataset name (default shapes)")
-    parser.add_argument("--data-root", default=None, help="folder of a real dataset (cub, flowers, coco)")
-    parser.add_argument("--out", default=str(WEIGHTS_DIR), help="output folder (default: the packaged weights folder)")
-    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs (default: 12 on shapes, 30 otherwise)")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--checkpoint", default=None, help="training checkpoint to resume from and update each epoch")
+    add_training_args(parser, out_default=str(WEIGHTS_DIR), epochs_default=None,
+                      epochs_help="epochs (default: 12 on shapes, 30 otherwise)")
     parser.add_argument("--backbone", default=None, choices=RESNETS,
                         help="use a torchvision ResNet image encoder (VSE++: resnet152) instead of the small CNN")
     parser.add_argument("--backbone-weights", default=None, help="local ImageNet weights file of --backbone")
     parser.add_argument("--finetune", action="store_true", help="also train the backbone (VSE++ 'ft')")
     parser.add_argument("--vse0", action="store_true", help="sum over negatives (VSE0) instead of the hardest one")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
-    argv_list = sys.argv[1:] if argv is None else list(argv)
-    command = ("python -m t2ibench.evaluators.vse " + " ".join(argv_list)).strip()
+    command = command_line(parser.prog, argv)
     manifest = train(args.out, dataset=args.dataset, seed=args.seed, device=args.device, epochs=args.epochs,
                      data_root=args.data_root, progress=not args.no_progress, checkpoint=args.checkpoint,
                      backbone=args.backbone, backbone_weights=args.backbone_weights, finetune=args.finetune,

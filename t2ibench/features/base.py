@@ -90,3 +90,22 @@ class TextImageEncoder(FeatureExtractor):
         if missing:
             raise RuntimeError(f"text encoder {self.name!r} did not return outputs {sorted(missing)}")
         return {k: torch.cat(v) for k, v in chunks.items()}
+
+
+def register_packaged_and_user(cls, packaged: str, user: str, needs: str, train_hint: str) -> None:
+    """Register ``cls(name, device=..., weights=...)`` twice: as ``packaged`` (the packaged shapes
+    weights unless ``weights`` is given) and as ``user`` (``weights`` required; the error says
+    it ``needs`` them, how to train them, and points to ``packaged`` on shapes)."""
+    from t2ibench.features import register_extractor
+
+    def _packaged(device: str = "cpu", weights=None):
+        return cls(packaged, device=device, weights=weights)
+
+    def _user(device: str = "cpu", weights=None):
+        if weights is None:
+            raise ValueError(f"feature extractor {user!r} needs weights=PATH ({needs}); "
+                             f"{train_hint}. On shapes use {packaged!r} (packaged).")
+        return cls(user, device=device, weights=weights)
+
+    register_extractor(packaged, _packaged)
+    register_extractor(user, _user)

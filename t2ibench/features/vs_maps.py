@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from t2ibench.features import register_extractor
-from t2ibench.features.base import TextImageEncoder
+from t2ibench.features.base import TextImageEncoder, register_packaged_and_user
 
 TRAIN_HINT = ("train them with: t2ibench train-evaluators --dataset NAME --data-root PATH --only damsm,vs "
               "(or python -m t2ibench.evaluators.vs_maps --dataset NAME --data-root PATH --out DIR, after DAMSM), "
@@ -72,16 +71,4 @@ class VSMapsExtractor(TextImageEncoder):
                 "ground_truth_vs": self.manifest.get("test_vs_similarity")}
 
 
-def _packaged(device: str = "cpu", weights=None) -> VSMapsExtractor:
-    return VSMapsExtractor("vs-shapes", device=device, weights=weights)
-
-
-def _user(device: str = "cpu", weights=None) -> VSMapsExtractor:
-    if weights is None:
-        raise ValueError(f"feature extractor 'vs' needs weights=PATH (VS maps trained on your dataset); "
-                         f"{TRAIN_HINT}. On shapes use 'vs-shapes' (packaged).")
-    return VSMapsExtractor("vs", device=device, weights=weights)
-
-
-register_extractor("vs-shapes", _packaged)
-register_extractor("vs", _user)
+register_packaged_and_user(VSMapsExtractor, "vs-shapes", "vs", "VS maps trained on your dataset", TRAIN_HINT)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from t2ibench.features import register_extractor
-from t2ibench.features.base import TextImageEncoder
+from t2ibench.features.base import TextImageEncoder, register_packaged_and_user
 
 TRAIN_HINT = ("train one with: t2ibench train-evaluators --dataset NAME --data-root PATH --only vse "
               "(or python -m t2ibench.evaluators.vse --dataset NAME --data-root PATH --out DIR), then pass "
@@ -59,16 +58,4 @@ class VSEExtractor(TextImageEncoder):
                 "held_out_r@1": self.manifest.get("test_recall", {}).get("r@1")}
 
 
-def _packaged(device: str = "cpu", weights=None) -> VSEExtractor:
-    return VSEExtractor("vse-shapes", device=device, weights=weights)
-
-
-def _user(device: str = "cpu", weights=None) -> VSEExtractor:
-    if weights is None:
-        raise ValueError(f"feature extractor 'vse' needs weights=PATH (a VSE++ model trained on your dataset); "
-                         f"{TRAIN_HINT}. On shapes use 'vse-shapes' (packaged).")
-    return VSEExtractor("vse", device=device, weights=weights)
-
-
-register_extractor("vse-shapes", _packaged)
-register_extractor("vse", _user)
+register_packaged_and_user(VSEExtractor, "vse-shapes", "vse", "a VSE++ model trained on your dataset", TRAIN_HINT)
