@@ -75,6 +75,8 @@ def load_dataset_from_args(args, name: str, split: str = "test"):
     from t2ibench.data import load_dataset
 
     kwargs = {"root": args.data_root} if args.data_root else {}
+    if name == "shapes":  # the only dataset that generates (and shows a progress bar) when first loaded
+        kwargs["progress"] = not getattr(args, "no_progress", False)
     return load_dataset(name, split=split, image_size=args.image_size, **kwargs)
 
 
@@ -159,10 +161,13 @@ def _cmd_train_evaluators(args) -> int:
         module = importlib.import_module(TRAINERS[name])
         checkpoint = out / "checkpoints" / f"{name}-{args.dataset}.pt"
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        extra = ({"backbone": args.damsm_backbone, "inception_weights": args.inception_weights}
+                 if name == "damsm" else {})
         manifest = module.train(out, dataset=args.dataset, seed=args.seed, device=device, epochs=args.epochs,
-                                data_root=args.data_root, progress=not args.no_progress, checkpoint=checkpoint)
-        recall = {k: v for k, v in manifest.items() if "recall" in k or "precision" in k}
-        print(f"{name}: wrote {out}/{manifest['name']}.safetensors; held-out {recall}", flush=True)
+                                data_root=args.data_root, progress=not args.no_progress, checkpoint=checkpoint,
+                                **extra)
+        print(f"{name}: wrote {out}/{manifest['name']}.safetensors and .json (held-out recall in the manifest)",
+              flush=True)
     return 0
 
 
@@ -216,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=defaults.DATASET, help="dataset to train on (default %(default)s)")
     p.add_argument("--data-root", default=None, help="folder of a real dataset (cub, flowers, coco)")
     p.add_argument("--only", default=None, help="comma-separated subset of: damsm,vse,clip,vs (default: all)")
+    p.add_argument("--damsm-backbone", choices=["cnn", "inception"], default=None,
+                   help="DAMSM image backbone: AttnGAN's ImageNet Inception-v3 (needs --inception-weights; the "
+                        "default on real datasets) or a small CNN trained from scratch (the default on shapes)")
+    p.add_argument("--inception-weights", default=None,
+                   help="torchvision ImageNet inception_v3 weights for the DAMSM 'inception' backbone")
     p.add_argument("--out", default="t2ibench/evaluators/weights", help="output folder (default %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.SEED)
     p.add_argument("--epochs", type=int, default=None, help="epochs (default: each evaluator's own)")

@@ -24,6 +24,7 @@ def test_coco_mini_end_to_end(shared_dir, tmp_path):
     root = shared_dir / "data" / "coco-mini"
     out = tmp_path / "evaluators"
     assert cli_main(["train-evaluators", "--dataset", "coco", "--data-root", str(root), "--only", "damsm,vse,clip",
+                     "--damsm-backbone", "cnn",
                      "--epochs", "6", "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
     weights = {"damsm": out / "damsm-coco.safetensors", "vse": out / "vse-coco.safetensors",
                "tiny-clip": out / "tiny-clip-coco.safetensors"}
