@@ -38,6 +38,11 @@ def list_metrics() -> list[str]:
     return METRICS.names()
 
 
+#: Embedded candidate-caption pools, shared by the evaluations of one process (oldest dropped first).
+_POOLS: dict = {}
+_POOLS_MAX = 4
+
+
 @dataclass
 class Collected:
     """What the single pass gathered for the metrics.
@@ -77,7 +82,15 @@ class Collected:
 
     def pool(self, extractor: str, role: str = "text") -> tuple[np.ndarray, np.ndarray]:
         """Candidate captions for R-precision: every caption of every image of the split,
-        embedded (``[M, D]``), with the class of its image (``[M]``)."""
+        embedded (``[M, D]``), with the class of its image (``[M]``).
+
+        Kept in a small in-process cache across evaluations (keyed by the split's caption
+        fingerprint and the encoder's weights), so a leaderboard embeds each pool once."""
+        e = self.extractors[extractor]
+        key = (self.dataset.name, self.dataset.split, self.dataset.caption_fingerprint, e.name, e.weights_id, role)
+        if key in _POOLS:
+            return _POOLS[key]
+
         def build():
             e, ds = self.extractors[extractor], self.dataset
             texts, classes = [], []
@@ -87,7 +100,10 @@ class Collected:
                     classes.append(ds.class_id(i))
             out = e.roles[role]
             return e.encode_text(texts, outputs=[out])[out].numpy(), np.asarray(classes, dtype=np.int64)
-        return self.memoise(("pool", extractor, role), build)
+        if len(_POOLS) >= _POOLS_MAX:
+            _POOLS.pop(next(iter(_POOLS)))
+        _POOLS[key] = build()
+        return _POOLS[key]
 
 
 class MetricProtocol:

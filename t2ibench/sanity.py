@@ -85,6 +85,12 @@ class CaptionEdited(CaptionedImageDataset):
         # the images (and so the cached real features) are the base's
         return self.base.fingerprint
 
+    @property
+    def caption_fingerprint(self):
+        from t2ibench.io import sha256_json
+
+        return sha256_json({"base": self.base.caption_fingerprint, "edit": self.tag})
+
 
 class DegradedReal(RealImages):
     """The caption's real image passed through ``degrade(images uint8, seed) -> uint8``."""

@@ -91,6 +91,11 @@ class CaptionedImageDataset(torch.utils.data.Dataset):
         raise NotImplementedError
 
     # -- provided -------------------------------------------------------------
+    @property
+    def caption_fingerprint(self) -> str:
+        """Changes whenever the captions would change; views that edit captions override it."""
+        return self.fingerprint
+
     def boxes(self, index: int) -> list[Box]:
         return []
 
