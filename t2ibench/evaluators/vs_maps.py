@@ -59,6 +59,7 @@ from t2ibench.evaluators.checkpoint import (WEIGHTS_DIR, load_into, load_state, 
                                             weights_and_manifest_paths, write_manifest)
 from t2ibench.evaluators.training import add_training_args, command_line, run_info
 from t2ibench.evaluators.vse import hinge_ranking_loss
+from t2ibench.metrics.retrieval import RANK_K_SLOTS_PROTOCOL
 
 ARCH = "vs-maps-v1"
 MARGIN = 0.2
@@ -369,10 +370,8 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
                     "image_size": train_ds.image_size,
                     "train_fingerprint": train_ds.fingerprint, "test_fingerprint": test_ds.fingerprint},
         **held_out,
-        "recall_protocol": ("text->image, real test images as the gallery; caption slot k of every test image is "
-                            "one query list; consecutive folds within each list (rank_k_slots: pessimistic ties, a "
-                            "last partial fold dropped), mean and std over the folds of all lists; "
-                            "VS-similarity over every test caption with its own image (mismatched: with an image of another class)"),
+        "recall_protocol": (RANK_K_SLOTS_PROTOCOL + "; VS-similarity over every test caption with its own image "
+                                                    "(mismatched: with an image of another class)"),
         **run_info(t_start, history, feature_time_s=feature_time, train_time_s=train_time),
     }
     write_manifest(out_dir / f"{name}.json", manifest)

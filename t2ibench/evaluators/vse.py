@@ -82,6 +82,7 @@ import torch.nn.functional as F
 from t2ibench.evaluators.checkpoint import (WEIGHTS_DIR, load_into, load_state, save_state,
                                             weights_and_manifest_paths, write_manifest)
 from t2ibench.evaluators.training import add_training_args, command_line, run_info
+from t2ibench.metrics.retrieval import RANK_K_SLOTS_PROTOCOL
 
 ARCH = "vse-v1"
 MARGIN = 0.2
@@ -515,9 +516,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
                     "train_fingerprint": train_ds.fingerprint, "test_fingerprint": test_ds.fingerprint},
         "test_recall": recall["1000"],
         "test_recall_fold250": recall["250"],
-        "recall_protocol": ("text->image, real test images as the gallery; caption slot k of every test image is "
-                            "one query list; consecutive folds within each list (rank_k_slots: pessimistic ties, "
-                            "a last partial fold dropped), mean and std over the folds of all lists"),
+        "recall_protocol": RANK_K_SLOTS_PROTOCOL,
         **run_info(t_start, history, train_time_s=train_time, eval_time_s=eval_time),
     }
     write_manifest(out_dir / f"{name}.json", manifest)

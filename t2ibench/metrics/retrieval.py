@@ -38,6 +38,12 @@ TIE_TOL = 1e-6
 TIE_RULE = f"pessimistic: rank = 1 + #(other gallery images with cosine >= own cosine - {TIE_TOL:g})"
 
 
+#: How the evaluators' manifests measure held-out text-to-image recall (:func:`rank_k_slots`).
+RANK_K_SLOTS_PROTOCOL = ("text->image, real test images as the gallery; caption slot k of every test image is one "
+                         "query list; consecutive folds within each list (rank_k_slots: pessimistic ties, a last "
+                         "partial fold dropped), mean and std over the folds of all lists")
+
+
 def _l2n(x: np.ndarray, name: str) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     if (norms == 0).any():
