@@ -2,7 +2,9 @@
 :func:`t2ibench.registry.register_generator` when imported here.
 
 Importing ``models`` is how :func:`t2ibench.registry.list_generators` finds the zoo.
+Shared parts live in ``models.common`` (so far: conditioning augmentation with its KL
+term, the BCE / hinge / least-squares GAN losses with the matching-aware term, EMA).
 The zoo's packages (``gan_int_cls``, ``stackgan``, ``attngan``, ``dmgan``, ``hdgan``,
-``sdn``, ``ktgan``, ``cpgan``, ``grgan``) and their shared ``common`` parts are added by
-the generator-zoo issues; until then the leaderboards carry the reference rows only.
+``sdn``, ``ktgan``, ``cpgan``, ``grgan``) are added by the generator-zoo issues; until
+then the leaderboards carry the reference rows only.
 """
