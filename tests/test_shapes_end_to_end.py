@@ -134,3 +134,17 @@ def test_results_name_the_embedded_evaluators(text_rows):
     assert set(ext) == {"damsm-shapes", "vse-shapes", "vs-shapes", "tiny-clip-shapes"}
     assert ext["tiny-clip-shapes"]["stand_in"] and ext["damsm-shapes"]["stand_in"]
     assert all(len(e["weights_id"]) == 64 for e in ext.values())  # sha256 of the shipped files
+
+
+def test_cli_sanity_writes_table_and_heat_map(tmp_path, capsys):
+    out = tmp_path / "sanity"
+    assert cli_main(["sanity", "--metrics", "ssim,r-precision", "--n-images", "100", "--out", str(out),
+                     "--no-progress", "--device", "cpu"]) == 0
+    md = (out / "sanity.md").read_text()
+    assert "| attribute-word |" in md and (out / "sanity.png").stat().st_size > 1000
+    import pandas as pd
+
+    raw = pd.read_csv(out / "sanity.csv", index_col="row")
+    # one colour word changed: invisible to paired SSIM (same image), caught by R-precision
+    assert raw.loc["attribute-word", "ssim"] == pytest.approx(1.0, abs=1e-6)
+    assert raw.loc["attribute-word", "r-precision"] < 0.5 * raw.loc["real", "r-precision"]
