@@ -59,7 +59,7 @@ def _batches(n: int, batch_size: int):
 
 
 def _cache_path(dataset: CaptionedImageDataset, extractor: FeatureExtractor):
-    key = sha256_json({"dataset": dataset.fingerprint, "extractor": extractor.name,
+    key = sha256_json({"dataset": dataset.fingerprint, "extractor": extractor.name, "outputs": _role_outputs(extractor),
                        "weights": extractor.weights_id, "resize": extractor.resize_mode, "v": ENGINE_VERSION})
     return defaults.CACHE_DIR / "stats" / f"{dataset.name}-{dataset.split}-{extractor.name}-{key[:16]}.npz"
 
@@ -68,13 +68,14 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, b
                   progress: bool = True) -> dict[str, np.ndarray]:
     """Features ``{output: float32 [len(dataset), D]}`` of every real image, cached on disk.
 
-    Only the outputs that serve a metric role (``extractor.roles``) are kept: dense outputs
-    such as DAMSM's region features are dropped. The cache file is keyed by the dataset
+    Every output that serves a metric role (``extractor.roles``) is computed and cached, whatever
+    metrics the current call asks for, so one cache file serves every later metric set; dense
+    outputs such as DAMSM's region features are dropped. The cache file is keyed by the dataset
     fingerprint, the extractor's name, weights id and resize mode; it is written atomically. A cache file that cannot be read is an error
     naming the file (delete it to recompute), never a silent wrong number.
     """
     path = _cache_path(dataset, extractor)
-    kept = _kept_outputs(extractor)
+    kept = _role_outputs(extractor)
     if path.exists():
         try:
             with np.load(path) as z:
@@ -89,22 +90,31 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, b
     chunks: dict[str, list[np.ndarray]] = {k: [] for k in kept}
     bar = tqdm(total=len(dataset), desc=f"real {dataset.name}[{dataset.split}] -> {extractor.name}",
                unit="img", disable=not progress)
-    for start, stop in _batches(len(dataset), batch_size):
-        out = extractor(dataset.images(range(start, stop)))
-        for k in kept:
-            chunks[k].append(out[k].cpu().numpy())
-        bar.update(stop - start)
-    bar.close()
+    requested, extractor.requested = extractor.requested, frozenset(kept)
+    try:
+        for start, stop in _batches(len(dataset), batch_size):
+            out = extractor(dataset.images(range(start, stop)))
+            for k in kept:
+                chunks[k].append(out[k].cpu().numpy())
+            bar.update(stop - start)
+        bar.close()
+    finally:
+        extractor.requested = requested
     feats = {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}
     with atomic_write(path) as f:
         np.savez(f, **feats)
     return feats
 
 
-def _kept_outputs(extractor: FeatureExtractor) -> list[str]:
-    """The outputs metrics read (those named by a role), in the extractor's order."""
+def _role_outputs(extractor: FeatureExtractor) -> list[str]:
+    """The outputs any metric can read (those named by a role), in the extractor's order."""
     used = set(extractor.roles.values())
     return [k for k in extractor.outputs if k in used]
+
+
+def _requested_outputs(extractor: FeatureExtractor) -> list[str]:
+    """The outputs this evaluation's metrics read (``extractor.requested``, else every role output)."""
+    return [k for k in _role_outputs(extractor) if extractor.wanted(k)]
 
 
 def _resolve_roles(metric: MetricProtocol, extractor: FeatureExtractor) -> dict[str, tuple[str, str]]:
@@ -170,6 +180,8 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     extractors = {name: load_extractor(name, device=device, weights=weights.get(name))
                   for name in sorted({p.extractor for p in protocols.values() if p.extractor})}
     keys = {spec: _resolve_roles(p, extractors[p.extractor]) if p.extractor else {} for spec, p in protocols.items()}
+    for name, extractor in extractors.items():  # compute only what the metrics read
+        extractor.requested = frozenset(out for k in keys.values() for (e, out) in k.values() if e == name)
 
     collected = Collected(seed=seed, captions=plan, dataset=dataset, extractors=extractors)
     for name in sorted({p.extractor for p in protocols.values() if p.real_roles}):
@@ -186,7 +198,7 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         images = generate_checked(generator, generator_name, plan[start:stop], seed=seed + start)
         for name, extractor in extractors.items():
             feats = extractor(images)
-            for out in _kept_outputs(extractor):
+            for out in _requested_outputs(extractor):
                 fake_chunks.setdefault((name, out), []).append(feats[out].cpu().numpy())
         if paired:
             real = _resize_to(dataset.images([c.image_index for c in plan[start:stop]]), images.shape[-2:])

@@ -291,3 +291,18 @@ def test_cli_help(capsys):
     out = capsys.readouterr().out
     for flag in ("--out", "--dataset", "--seed", "--epochs", "--device", "--checkpoint"):
         assert flag in out
+
+
+def test_the_code_variant_pass_runs_only_when_requested():
+    """The second image pass (GR-GAN code preprocessing) serves only cmd-code: skipped unless wanted."""
+    from t2ibench.features import load_extractor
+
+    ex = load_extractor("tiny-clip-shapes")
+    images = torch.randint(0, 256, (3, 3, 64, 64), dtype=torch.uint8)
+    calls = []
+    original = ex.net.encode_image
+    ex.net.encode_image = lambda x: calls.append(1) or original(x)
+    ex.requested = frozenset({"embedding"})
+    assert "embedding_unnormalised_input" not in ex(images) and len(calls) == 1
+    ex.requested = None
+    assert ex(images)["embedding_unnormalised_input"].shape == (3, ex.feature_dim) and len(calls) == 3

@@ -94,7 +94,10 @@ def test_result_serialises_with_provenance(toy, tmp_path):
     assert d["seed"] == 5 and d["n_images"] == 50
     assert d["dataset"]["fingerprint"] == toy.fingerprint
     assert d["extractors"]["toy"]["weights_id"] == "toy-v1"
-    assert d["provenance"]["versions"]["torch"] == torch.__version__.split("+")[0] or d["provenance"]["versions"]["torch"]
+    from importlib.metadata import version
+
+    assert d["provenance"]["versions"]["torch"] == version("torch")
+    assert d["provenance"]["versions"]["t2ibench"] == version("t2ibench")
     assert d["metrics"]["fid@toy"]["extractor"] == "toy"
 
 

@@ -12,7 +12,8 @@ from t2ibench import defaults
 from t2ibench.data import Box, Sample, load_dataset
 from t2ibench.data import shapes as shapes_mod
 from t2ibench.data.shapes import ShapesDataset, fingerprint_of, zero_shot_classes
-from t2ibench.data.shapes_captions import COLOUR_WORDS, SHAPE_WORDS, mentions
+from t2ibench.data.shapes_captions import (BACKGROUND_PHRASES, COLOUR_WORDS, POSITION_PHRASES, SIZE_WORDS,
+                                          mentions)
 from t2ibench.data.shapes_render import (BACKGROUNDS, CLASS_NAMES, COLOURS, PLAIN_BACKGROUNDS, POSITIONS,
                                          SHAPES, class_index)
 
@@ -121,16 +122,17 @@ def test_captions(test_ds, train_ds):
     assert {"disc", "rhombus", "crimson"} & vocab
 
 
-def test_captions_mention_other_attributes(test_ds):
+def test_captions_mention_the_images_own_other_attributes(test_ds):
+    """Most captions state the primary object's own size and position and the image's own background."""
     n_with = {"size": 0, "position": 0, "background": 0}
     total = 0
     for i in range(len(test_ds)):
-        p = test_ds.objects(i)[0]
+        primary, background = test_ds.objects(i)[0], test_ds.background(i)
         for c in test_ds.captions(i):
             total += 1
-            n_with["size"] += any(w in c.split() for w in ("small", "little", "tiny", "large", "big", "huge"))
-            n_with["position"] += any(w in c for w in ("left", "right", "center", "middle"))
-            n_with["background"] += any(w in c for w in ("background", "backdrop", "on ", "against"))
+            n_with["size"] += any(w in c.split() for w in SIZE_WORDS[primary["size"]])
+            n_with["position"] += any(ph in c for ph in POSITION_PHRASES[primary["position"]])
+            n_with["background"] += any(ph in c for ph in BACKGROUND_PHRASES[background])
     assert all(v > 0.3 * total for v in n_with.values()), n_with
 
 

@@ -53,29 +53,13 @@ from PIL import Image
 
 from t2ibench.data import register_dataset
 from t2ibench.data.base import Box
-from t2ibench.data.image_files import (FileListDataset, check_image_size, check_root, check_split,
+from t2ibench.data.image_files import (literal_block, FileListDataset, check_image_size, check_root, check_split,
                                        read_caption_file, require_dir, require_file, scale_box)
 from t2ibench.data.safe_pickle import load_filenames
 
-JSON_LAYOUT = """\
-    root/
-    ├── annotations/
-    │   ├── captions_train2017.json     (or captions_train2014.json)
-    │   ├── captions_val2017.json       (or captions_val2014.json)
-    │   ├── instances_train2017.json    optional: boxes and classes
-    │   └── instances_val2017.json      optional
-    ├── train2017/<file_name>.jpg       (train2014/ for year 2014)
-    └── val2017/<file_name>.jpg         (val2014/ for year 2014)
-    split "train" reads the train files, split "test" the val files
-"""
+JSON_LAYOUT = literal_block(__doc__, 0)
 
-ATTNGAN_LAYOUT = """\
-    root/
-    ├── images/<name>.jpg
-    ├── text/<name>.txt                 one caption per line
-    ├── train/filenames.pickle          list of names without extension
-    └── test/filenames.pickle
-"""
+ATTNGAN_LAYOUT = literal_block(__doc__, 1)
 
 LAYOUTS = ("json", "attngan")
 YEARS = (2017, 2014)

@@ -33,21 +33,12 @@ from pathlib import Path
 
 from t2ibench.data import register_dataset
 from t2ibench.data.base import Box
-from t2ibench.data.image_files import (FileListDataset, check_image_size, check_root, check_split,
+from t2ibench.data.image_files import (literal_block, FileListDataset, check_image_size, check_root, check_split,
                                        image_size_of, read_caption_file, require_dir, require_file,
                                        scale_box)
 from t2ibench.data.safe_pickle import load_filenames
 
-LAYOUT = """\
-    root/
-    ├── CUB_200_2011/
-    │   ├── images.txt             "<id> <class>/<img>.jpg" per line
-    │   ├── bounding_boxes.txt     "<id> <x> <y> <width> <height>" per line
-    │   └── images/<class>/<img>.jpg     e.g. images/001.Black_footed_Albatross/Black_Footed_Albatross_0046_18.jpg
-    ├── text/<class>/<img>.txt     one caption per line (10 per image)
-    ├── train/filenames.pickle     list of "<class>/<img>" names without extension
-    └── test/filenames.pickle
-"""
+LAYOUT = literal_block(__doc__, 0)
 
 _CLASS_DIR = re.compile(r"^(\d+)\.(.+)$")
 

@@ -33,19 +33,11 @@ import re
 import warnings
 
 from t2ibench.data import register_dataset
-from t2ibench.data.image_files import (FileListDataset, check_image_size, check_root, check_split,
+from t2ibench.data.image_files import (literal_block, FileListDataset, check_image_size, check_root, check_split,
                                        read_caption_file, require_dir, require_file)
 from t2ibench.data.safe_pickle import load_filenames, load_pickle
 
-LAYOUT = """\
-    root/
-    ├── jpg/image_XXXXX.jpg                      the Oxford-102 images
-    ├── text_c10/class_CCCCC/image_XXXXX.txt     one caption per line (10 per image)
-    ├── train/filenames.pickle                   list of "jpg/image_XXXXX" (StackGAN) or "image_XXXXX"
-    ├── train/class_info.pickle                  optional: list of class numbers 1..102, one per name
-    ├── test/filenames.pickle
-    └── test/class_info.pickle                   optional
-"""
+LAYOUT = literal_block(__doc__, 0)
 
 NUM_CLASSES = 102
 _CLASS_DIR = re.compile(r"^class_(\d{5})$")

@@ -13,6 +13,8 @@
 """
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -241,3 +243,16 @@ class FileListDataset(CaptionedImageDataset):
                 "class_ids": self._class_ids, "class_names": self.class_names,
                 **self._fingerprint_extra()})
         return self._fingerprint
+
+
+def literal_block(doc: str | None, index: int = 0) -> str:
+    """The ``index``-th reST literal block of a docstring (the 4-space-indented lines after a
+    line ending in ``::``): a loader's folder tree is written once, in its module docstring,
+    and its error messages quote it from there. Under ``python -OO`` (no docstrings) the
+    messages point to the documentation instead."""
+    if doc is None:
+        return "    (the folder tree is in this loader's module documentation)\n"
+    blocks = re.findall(r"::\n\n((?:    .*\n)+)", doc)
+    if index >= len(blocks):
+        raise RuntimeError(f"docstring has {len(blocks)} literal blocks, block {index} was asked for")
+    return blocks[index]

@@ -82,33 +82,6 @@ def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], path, what
     return model
 
 
-def read_user_state_dict(path, what: str) -> dict[str, torch.Tensor]:
-    """A state dict from a user-given file (e.g. torchvision ImageNet weights for a backbone).
-
-    ``.safetensors`` files are read with safetensors; anything else only with
-    ``torch.load(weights_only=True)`` (tensors and plain containers, no code). A checkpoint that
-    wraps its weights as ``{"state_dict": {...}}`` is unwrapped. Errors name ``what`` and the file.
-    """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise ValueError(f"{what}: no such file {path}")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 — any unreadable file is reported the same way
-        raise ValueError(f"{what}: {path} is unreadable as a safetensors or weights-only torch file "
-                         f"({type(e).__name__})") from e
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{what}: {path} does not hold a state dict (a mapping of names to tensors)")
-    return state
-
-
 def weights_and_manifest_paths(weights, manifest, packaged, what: str, *, packaged_missing: str, train_hint: str,
                                manifest_holds: str) -> tuple[Path, Path | None]:
     """``(weights path, manifest path or None)`` for a loader that takes packaged or user weights.

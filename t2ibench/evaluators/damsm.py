@@ -79,8 +79,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from t2ibench.evaluators.checkpoint import (WEIGHTS_DIR, load_into, load_state, read_user_state_dict, save_state,
+from t2ibench.evaluators.checkpoint import (WEIGHTS_DIR, load_into, load_state, save_state,
                                             write_manifest)
+from t2ibench.safe_load import read_state_dict
 from t2ibench.evaluators.training import add_training_args, command_line, run_info
 
 GAMMA1, GAMMA2, GAMMA3 = 4.0, 5.0, 10.0
@@ -272,7 +273,7 @@ def load_inception_state(path) -> dict[str, torch.Tensor]:
         raise ValueError("the 'inception' DAMSM backbone needs ImageNet Inception-v3 weights, which cannot be "
                          "downloaded here: pass --inception-weights PATH (torchvision's "
                          "inception_v3_google-0cc3c7bd.pth or -1a9a5a14.pth, or a safetensors copy)")
-    state = read_user_state_dict(path, "inception weights")
+    state = read_state_dict(path, "inception weights")
     if "Mixed_6e.branch1x1.conv.weight" not in state:
         raise ValueError(f"inception weights: {path} is not a torchvision inception_v3 state dict "
                          f"(no 'Mixed_6e.branch1x1.conv.weight')")

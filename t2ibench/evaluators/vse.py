@@ -272,13 +272,13 @@ def build_model(config: dict) -> VSE:
 def load_backbone_weights(model: VSE, path) -> str:
     """Load user-given torchvision ImageNet weights into the ResNet backbone; returns their sha256.
 
-    Read with :func:`~t2ibench.evaluators.checkpoint.read_user_state_dict` (safetensors, or
+    Read with :func:`~t2ibench.safe_load.read_state_dict` (safetensors, or
     ``torch.load(weights_only=True)``); the ImageNet classifier (``fc.*``) is dropped.
     """
-    from t2ibench.evaluators.checkpoint import read_user_state_dict
+    from t2ibench.safe_load import read_state_dict
     from t2ibench.io import sha256_file
 
-    state = read_user_state_dict(path, "backbone weights")
+    state = read_state_dict(path, "backbone weights")
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
     try:
         model.image_encoder.cnn.load_state_dict(state, strict=True)

@@ -29,6 +29,13 @@ class FeatureExtractor(torch.nn.Module):
     #: Which output serves which role for the metrics: ``"embedding"`` (FID, KID) and
     #: ``"logits"`` (IS). A role an extractor lacks is simply absent.
     roles: dict[str, str] = {}
+    #: Outputs the caller needs (set by the engine from the metrics' roles); ``None`` = all.
+    #: Extractors with an expensive optional output compute it only when it is wanted.
+    requested: frozenset | None = None
+
+    def wanted(self, output: str) -> bool:
+        """Whether ``output`` must be computed for the current caller."""
+        return self.requested is None or output in self.requested
 
     def extract(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -40,7 +47,7 @@ class FeatureExtractor(torch.nn.Module):
         check_uint8_images(images, f"{self.name} input")
         device = next(self.parameters(), torch.empty(0)).device
         out = self.extract(images.to(device))
-        missing = set(self.outputs) - set(out)
+        missing = {k for k in self.outputs if self.wanted(k)} - set(out)
         if missing:
             raise RuntimeError(f"feature extractor {self.name!r} did not return outputs {sorted(missing)}")
         return {k: v.float() for k, v in out.items()}

@@ -54,15 +54,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
-import warnings
-import zipfile
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from t2ibench import defaults
+from t2ibench import defaults, safe_load
 from t2ibench.features import register_extractor
 from t2ibench.features.base import TextImageEncoder
 
@@ -132,29 +129,6 @@ def grgan_code_preprocess(images: torch.Tensor, size: int) -> torch.Tensor:
 # reading checkpoints without unpickling
 # --------------------------------------------------------------------------------------------
 
-def _is_torchscript(path: Path) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as z:
-        return any("/code/" in n or n.startswith("code/") for n in z.namelist())
-
-
-def _torchscript_tensors(path: Path) -> dict[str, torch.Tensor]:
-    with zipfile.ZipFile(path) as z:
-        for n in z.namelist():
-            if n.endswith(".py") and "code/" in n and re.search(rb"def\s+__setstate__", z.read(n)):
-                raise ValueError(f"CLIP weights {str(path)!r}: the TorchScript archive defines __setstate__ ({n}), "
-                                 f"which would run code from the file while loading; refused. Expected {_ACCEPTED}.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        try:
-            module = torch.jit.load(str(path), map_location="cpu")
-        except Exception as e:  # noqa: BLE001
-            raise ValueError(f"CLIP weights {str(path)!r} look like a TorchScript archive but torch.jit.load failed "
-                             f"({type(e).__name__}: {e}). Expected {_ACCEPTED}.") from None
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-
 def read_state_dict(path) -> dict[str, torch.Tensor]:
     """The ``{name: tensor}`` of a CLIP checkpoint file, read without unpickling arbitrary objects.
 
@@ -170,29 +144,11 @@ def read_state_dict(path) -> dict[str, torch.Tensor]:
     if path.suffix in (".npz", ".npy"):
         raise ValueError(f"CLIP weights {str(path)!r}: numpy (big_vision) checkpoints are not supported. "
                          f"Expected {_ACCEPTED}.")
-    if path.suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        try:
-            sd = load_file(str(path), device="cpu")
-        except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-            raise ValueError(f"CLIP weights {str(path)!r} are not a readable safetensors file ({e})") from e
-    elif _is_torchscript(path):
-        sd = _torchscript_tensors(path)
+    if safe_load.is_torchscript(path):
+        module = safe_load.jit_load(path, f"CLIP weights (expected {_ACCEPTED})")
+        sd = {k: v.detach().clone() for k, v in module.state_dict().items()}
     else:
-        try:
-            sd = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - UnpicklingError, RuntimeError, EOFError ...
-            first = str(e).splitlines()[0] if str(e) else ""
-            raise ValueError(f"CLIP weights {str(path)!r} could not be read with torch.load(weights_only=True) "
-                             f"({type(e).__name__}: {first}); a file that needs full unpickling is refused. "
-                             f"Expected {_ACCEPTED}.") from None
-    if isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):
-        sd = sd["state_dict"]
-    if not isinstance(sd, dict) or not sd or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                                     for k, v in sd.items()):
-        raise ValueError(f"CLIP weights {str(path)!r}: expected a {{name: tensor}} state dict. Expected {_ACCEPTED}.")
+        sd = safe_load.read_state_dict(path, f"CLIP weights (expected {_ACCEPTED})")
     if all(k.startswith("module.") for k in sd):
         sd = {k[len("module."):]: v for k, v in sd.items()}
     for key in ("input_resolution", "context_length", "vocab_size"):
@@ -381,16 +337,17 @@ class ClipExtractor(TextImageEncoder):
 
     def extract(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         pp = self.info["preprocess"]
+        code_pass = self.code_variant and self.wanted("embedding_unnormalised_input")  # only cmd-code reads it
         raw, code = [], []
         for i in range(0, len(images), self.batch_size):
             chunk = images[i:i + self.batch_size]
             x = clip_preprocess(chunk, pp["size"], pp["mean"], pp["std"], pp["interpolation"], pp["resize_mode"])
             raw.append(self.net.encode_image(x))
-            if self.code_variant:
+            if code_pass:
                 code.append(F.normalize(self.net.encode_image(grgan_code_preprocess(chunk, pp["size"])), dim=-1))
         raw = torch.cat(raw)
         out = {"embedding": F.normalize(raw, dim=-1), "embedding_raw": raw}
-        if self.code_variant:
+        if code_pass:
             out["embedding_unnormalised_input"] = torch.cat(code)
         return out
 
@@ -433,14 +390,18 @@ class TinyClipExtractor(TextImageEncoder):
         from t2ibench.evaluators.tiny_clip import preprocess
 
         self.net.eval()
+        code_pass = self.wanted("embedding_unnormalised_input")  # a second image pass that only cmd-code reads
         raw, code = [], []
         for i in range(0, len(images), self.batch_size):
             chunk = images[i:i + self.batch_size]
             raw.append(self.net.encode_image(preprocess(chunk, self.net.config)))
-            code.append(self.net.encode_image(preprocess(chunk, self.net.config, normalise=False)))
+            if code_pass:
+                code.append(self.net.encode_image(preprocess(chunk, self.net.config, normalise=False)))
         raw = torch.cat(raw)
-        return {"embedding": F.normalize(raw, dim=-1), "embedding_raw": raw,
-                "embedding_unnormalised_input": F.normalize(torch.cat(code), dim=-1)}
+        out = {"embedding": F.normalize(raw, dim=-1), "embedding_raw": raw}
+        if code_pass:
+            out["embedding_unnormalised_input"] = F.normalize(torch.cat(code), dim=-1)
+        return out
 
     @torch.no_grad()
     def text_features(self, captions: list[str]) -> dict[str, torch.Tensor]:

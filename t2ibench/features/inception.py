@@ -78,9 +78,6 @@ from __future__ import annotations
 import functools
 import io
 import os
-import re
-import warnings
-import zipfile
 from pathlib import Path
 
 import torch
@@ -89,6 +86,7 @@ from t2ibench import defaults
 from t2ibench.features import register_extractor
 from t2ibench.features.base import FeatureExtractor
 from t2ibench.io import sha256_file
+from t2ibench.safe_load import is_torchscript, jit_load, read_state_dict
 
 NAME = "inception-v3-compat"
 INPUT_SIZE = 299
@@ -206,24 +204,10 @@ def torch_fidelity_state_dict_spec() -> dict[str, tuple[int, ...]]:
 # File kinds
 # --------------------------------------------------------------------------------------------
 
-def _zip_names(path: Path) -> list[str] | None:
-    if not zipfile.is_zipfile(path):
-        return None
-    try:
-        with zipfile.ZipFile(path) as z:
-            return z.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return None
-
-
 def detect_kind(path) -> str:
     """``"torchscript"`` for a TorchScript archive, ``"torch-save"`` for anything else that
     might be a ``torch.save`` file (zip or legacy format; validated when read)."""
-    names = _zip_names(Path(path))
-    if names is not None and any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in names) \
-            and any("/code/" in n or n.startswith("code/") for n in names):
-        return "torchscript"
-    return "torch-save"
+    return "torchscript" if is_torchscript(path) else "torch-save"
 
 
 def verify_known_hash(path, sha256: str | None = None) -> str:
@@ -254,15 +238,7 @@ def load_torch_fidelity_state_dict(path) -> dict[str, torch.Tensor]:
     """Read a torch-fidelity Inception ``.pth`` safely (``weights_only=True``) and validate its
     keys and shapes against torch-fidelity's module. Raises ValueError otherwise."""
     path = Path(path)
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any failure means "not a plain tensor file"
-        raise ValueError(f"{str(path)!r} is not a usable Inception weights file: torch.load(weights_only=True) "
-                         f"refused it ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
-                         f"Expected {_ACCEPTED_KINDS}.") from None
-    if not isinstance(sd, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items()):
-        raise ValueError(f"{str(path)!r} is a torch file but not a {{name: tensor}} state dict "
-                         f"(got {type(sd).__name__}). Expected {_ACCEPTED_KINDS}.")
+    sd = read_state_dict(path, f"Inception weights (expected {_ACCEPTED_KINDS})")
     spec = torch_fidelity_state_dict_spec()
     keys = {k for k in sd if not k.endswith("num_batches_tracked")}
     missing, unexpected = sorted(set(spec) - keys), sorted(keys - set(spec))
@@ -280,24 +256,8 @@ def load_torch_fidelity_state_dict(path) -> dict[str, torch.Tensor]:
     return sd
 
 
-def _refuse_setstate(path: Path) -> None:
-    with zipfile.ZipFile(path) as z:
-        for n in z.namelist():
-            if n.endswith(".py") and "/code/" in n and re.search(rb"def\s+__setstate__", z.read(n)):
-                raise ValueError(f"TorchScript file {str(path)!r} defines __setstate__ ({n}), which would run "
-                                 f"code from the file while loading; refused. Expected {_ACCEPTED_KINDS}.")
-
-
 def _jit_load(path: Path, device) -> torch.jit.ScriptModule:
-    _refuse_setstate(path)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*torch\.jit\.load.*deprecated", category=FutureWarning)
-        try:
-            return torch.jit.load(str(path), map_location=device)
-        except Exception as e:  # noqa: BLE001
-            raise ValueError(f"{str(path)!r} looks like a TorchScript archive but torch.jit.load failed "
-                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
-                             f"Expected {_ACCEPTED_KINDS}.") from None
+    return jit_load(path, f"Inception weights (expected {_ACCEPTED_KINDS})", device)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""Reading weight files that users hand us, without running code from them.
+
+One place for the rules every loader follows (Inception, CLIP, DAMSM/VSE++ backbones):
+
+- ``.safetensors`` files are read with safetensors;
+- other files only with ``torch.load(weights_only=True)`` (tensors and plain containers);
+  torch's own error text, which suggests ``weights_only=False``, is not passed on;
+- TorchScript archives are loaded with ``torch.jit.load`` only after refusing any archive
+  whose code defines ``__setstate__`` — the one hook that would run code from the file
+  while loading (TorchScript is decoded by the C++ loader, never by Python's pickle).
+"""
+from __future__ import annotations
+
+import re
+import warnings
+import zipfile
+from pathlib import Path
+
+import torch
+
+
+def read_state_dict(path, what: str) -> dict[str, torch.Tensor]:
+    """``{name: tensor}`` from a safetensors or weights-only torch file; ``{"state_dict": ...}``
+    is unwrapped. Errors are ``ValueError`` naming ``what`` and the file."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{what}: no such file {path}")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 — any unreadable file is reported the same way
+        raise ValueError(f"{what}: {path} is unreadable as a safetensors file or with torch.load(weights_only=True) "
+                         f"({type(e).__name__}); a file that needs full unpickling is refused") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not state or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise ValueError(f"{what}: {path} does not hold a state dict (a mapping of names to tensors)")
+    return state
+
+
+def is_torchscript(path) -> bool:
+    """Whether ``path`` is a TorchScript archive (a zip with ``code/`` and ``constants.pkl``)."""
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return (any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in names)
+            and any("/code/" in n or n.startswith("code/") for n in names))
+
+
+def jit_load(path, what: str, device="cpu") -> torch.jit.ScriptModule:
+    """``torch.jit.load`` of an archive that defines no ``__setstate__``; clear ``ValueError`` otherwise."""
+    path = Path(path)
+    with zipfile.ZipFile(path) as z:
+        for n in z.namelist():
+            if n.endswith(".py") and "code/" in n and re.search(rb"def\s+__setstate__", z.read(n)):
+                raise ValueError(f"{what}: the TorchScript archive {str(path)!r} defines __setstate__ ({n}), which "
+                                 f"would run code from the file while loading; refused")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated in favour of torch.export
+        try:
+            return torch.jit.load(str(path), map_location=device)
+        except Exception as e:  # noqa: BLE001
+            first = str(e).splitlines()[0] if str(e) else ""
+            raise ValueError(f"{what}: {str(path)!r} looks like a TorchScript archive but torch.jit.load failed "
+                             f"({type(e).__name__}: {first})") from None
