@@ -10,6 +10,7 @@ import torch
 
 import t2ibench.features.damsm  # noqa: F401  (registers damsm, damsm-shapes)
 from t2ibench.data import load_dataset
+from t2ibench.data.training_pairs import CaptionedTrainSet
 from t2ibench.data.shapes import fingerprint_of
 from t2ibench.evaluators import damsm as dm
 from t2ibench.features import load_extractor
@@ -163,7 +164,7 @@ def test_resume_gives_the_same_weights(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     ref = _tiny_train(tmp_path / "ref", checkpoint=tmp_path / "ref.pt")
     ck = tmp_path / "ck.pt"
-    real_batch = dm._CaptionedTrainSet.batch
+    real_batch = CaptionedTrainSet.batch
     calls = {"n": 0}
 
     def interrupted(self, idx, epoch):
@@ -172,11 +173,11 @@ def test_resume_gives_the_same_weights(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real_batch(self, idx, epoch)
 
-    monkeypatch.setattr(dm._CaptionedTrainSet, "batch", interrupted)
+    monkeypatch.setattr(CaptionedTrainSet, "batch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _tiny_train(tmp_path / "run", checkpoint=ck)
     assert ck.is_file() and torch.load(ck, weights_only=True)["epoch"] == 1
-    monkeypatch.setattr(dm._CaptionedTrainSet, "batch", real_batch)
+    monkeypatch.setattr(CaptionedTrainSet, "batch", real_batch)
     resumed = _tiny_train(tmp_path / "run", checkpoint=ck)
     assert resumed["sha256"] == ref["sha256"]
     assert [h["loss"] for h in resumed["history"]] == [h["loss"] for h in ref["history"]]

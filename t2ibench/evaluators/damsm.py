@@ -510,45 +510,6 @@ def evaluate_heldout(model: DAMSM, tokenizer, dataset, n_pairs: int = HELDOUT_PA
 
 
 # ----------------------------------------------------------------------------- training
-class _CaptionedTrainSet:
-    """Images and pre-tokenised captions of a training split, with the per-epoch caption choice."""
-
-    def __init__(self, dataset, tokenizer, seed: int):
-        self.dataset, self.seed = dataset, seed
-        self.n = len(dataset)
-        self.images = dataset.images(range(self.n)) if getattr(dataset, "name", "") == "shapes" else None
-        caps = [dataset.captions(i) for i in range(self.n)]
-        self.n_caps = torch.tensor([len(c) for c in caps])
-        if (self.n_caps < 1).any():
-            raise ValueError("training split: every image needs at least one caption")
-        self.offsets = torch.cumsum(torch.cat([torch.zeros(1, dtype=torch.long), self.n_caps[:-1]]), 0)
-        flat = [t for c in caps for t in c]
-        enc = [tokenizer.encode(t) for t in flat]
-        self.lengths = torch.tensor([len(e) for e in enc])
-        self.ids = torch.zeros(len(enc), tokenizer.max_len, dtype=torch.long)
-        for k, e in enumerate(enc):
-            self.ids[k, :len(e)] = torch.tensor(e)
-        self.class_ids = dataset.class_ids().numpy()
-        self._epoch, self._choice = -1, None
-
-    def caption_choice(self, epoch: int) -> torch.Tensor:
-        if epoch != self._epoch:
-            g = torch.Generator().manual_seed(int(self.seed) * 1_000_003 + 7919 * int(epoch) + 17)
-            self._choice = (torch.rand(self.n, generator=g) * self.n_caps).long().clamp_max(self.n_caps - 1)
-            self._epoch = epoch
-        return self._choice
-
-    def batch(self, idx: torch.Tensor, epoch: int):
-        flat = self.offsets[idx] + self.caption_choice(epoch)[idx]
-        lengths = self.lengths[flat]
-        ids = self.ids[flat, :int(lengths.max())]
-        images = self.images[idx] if self.images is not None else self.dataset.images(idx.tolist())
-        classes = self.class_ids[idx.numpy()]
-        if (classes < 0).all():  # no classes: an image's own index is its class (AttnGAN's COCO setting)
-            classes = idx.numpy()
-        return images, ids, lengths, classes
-
-
 def _checkpoint_epoch(path) -> int:
     """Finished epochs recorded in a training checkpoint (0 when absent or unreadable: ``fit`` reports that)."""
     if not path or not Path(path).is_file():
@@ -578,6 +539,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
 
     from t2ibench.data import load_dataset
     from t2ibench.data.tokenizer import Tokenizer
+    from t2ibench.data.training_pairs import CaptionedTrainSet
     from t2ibench.evaluators.training import TrainConfig, fit
 
     t0 = time.time()
@@ -612,7 +574,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
     config = check_config({**make_config(tokenizer.vocab_size, tokenizer.max_len, backbone),
                            **(config_overrides or {})})
     model = DAMSM(config, inception_weights).to(device)
-    data = _CaptionedTrainSet(train_ds, tokenizer, seed)
+    data = CaptionedTrainSet(train_ds, tokenizer, seed)
     tc = TrainConfig(epochs=epochs, batch_size=batch_size or td["batch_size"], lr=td["lr"], weight_decay=0.0,
                      grad_clip=td["grad_clip"], seed=seed)
     steps_per_epoch = len(train_ds) // tc.batch_size
