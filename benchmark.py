@@ -3,7 +3,9 @@
 
 For each dataset (default: the embedded ``shapes``, no download), every generator —
 the reference rows ``real``, ``real-mismatched``, ``noise`` and every model of the zoo
-that has weights for that dataset — is evaluated in one pass with every metric, and
+that has weights for that dataset (``models/weights/``; ``--retrain`` first retrains the
+zoo's tiny configs from scratch and ships the new weights there) — is evaluated in one
+pass with every metric, and
 
     leaderboards/<dataset>/leaderboard.{md,csv,json,tex}   the table (mean ± std)
     leaderboards/<dataset>/metrics.png                     one bar chart per metric
@@ -31,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "need --data-root)")
     p.add_argument("--generators", default=None,
                    help="comma-separated generators (default: the reference rows and every zoo model)")
+    p.add_argument("--retrain", action="store_true",
+                   help="first retrain every zoo model's tiny config from scratch on shapes and ship the weights "
+                        "(python -m models.train --all --config tiny --ship; about 1.5 h on 2 CPU cores)")
     p.add_argument("--no-sanity", action="store_true",
                    help="skip the metric sanity suite (written to <out>/<dataset>/sanity/)")
     add_run_args(p, out_default="leaderboards")
@@ -46,7 +51,16 @@ def run(args) -> int:
     from t2ibench.registry import list_generators, load_generator
     from t2ibench.sanity import run_sanity, write_sanity
 
+    from models.common.zoo import NoWeightsError
+
     device = resolve_device(args.device)
+    if args.retrain:
+        from models.train import main as train_zoo
+
+        code = train_zoo(["--all", "--config", "tiny", "--ship", "--seed", str(args.seed), "--device", str(device)]
+                         + (["--no-progress"] if args.no_progress else []))
+        if code:
+            return code
     names = comma_list(args.generators) or list(REFERENCE_GENERATORS) + [
         g for g in list_generators() if g not in REFERENCE_GENERATORS]
     weights = extractor_weights_from_args(args)
@@ -55,7 +69,11 @@ def run(args) -> int:
         out = Path(args.out) / dataset_name
         results = []
         for name in names:
-            generator = load_generator(name, dataset=dataset, device=device)
+            try:
+                generator = load_generator(name, dataset=dataset, device=device)
+            except NoWeightsError as e:
+                print(f"skipping {name}: {e}", flush=True)
+                continue
             result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=args.n_images,
                               seed=args.seed, batch_size=args.batch_size, device=device, extractor_weights=weights,
                               progress=not args.no_progress, generator_name=name)

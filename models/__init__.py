@@ -1,10 +1,10 @@
-"""The generator zoo: one package per GAN, each registering itself with
-:func:`t2ibench.registry.register_generator` when imported here.
+"""The generator zoo: one package per GAN, each registering itself when imported here.
 
-Importing ``models`` is how :func:`t2ibench.registry.list_generators` finds the zoo.
-Shared parts live in ``models.common`` (so far: conditioning augmentation with its KL
-term, the BCE / hinge / least-squares GAN losses with the matching-aware term, EMA).
-The zoo's packages (``gan_int_cls``, ``stackgan``, ``attngan``, ``dmgan``, ``hdgan``,
-``sdn``, ``ktgan``, ``cpgan``, ``grgan``) are added by the generator-zoo issues; until
-then the leaderboards carry the reference rows only.
+Importing ``models`` is how :func:`t2ibench.registry.list_generators` finds the zoo. Shared
+parts live in :mod:`models.common` (text encoder, CA, attention, dynamic memory, multi-scale
+discriminators, GAN losses, EMA, the trainer); :mod:`models.train` trains and exports.
+Shipped weights (fp16 safetensors + manifests) are in ``models/weights/``.
 """
+from models import attngan, dmgan, gan_int_cls, hdgan, stackgan, stackgan_pp  # noqa: F401
+
+__all__ = ["attngan", "dmgan", "gan_int_cls", "hdgan", "stackgan", "stackgan_pp"]

@@ -1,0 +1,10 @@
+"""AttnGAN (Xu, Zhang, Huang, Zhang, Gan, Huang, He: "AttnGAN: Fine-Grained Text to Image
+Generation with Attentional Generative Adversarial Networks", CVPR 2018), registered as ``attngan``.
+
+Networks in :mod:`.networks`, the objective in :mod:`.model`, configs in :mod:`.configs`.
+"""
+from models.attngan.configs import CONFIGS
+from models.attngan.model import AttnGAN
+from models.common.zoo import register_model
+
+register_model("attngan", AttnGAN, CONFIGS, "Xu et al., CVPR 2018")

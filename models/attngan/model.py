@@ -1,0 +1,69 @@
+"""AttnGAN's objective (Xu et al. 2018, Eq. 3-4 and 13; released ``code/trainer.py``).
+
+``L_G = Σ_i L_{G_i} + λ L_DAMSM + L_KL`` where ``L_{G_i}`` is the unconditional +
+conditional non-saturating loss of stage ``i`` (Eq. 3), ``L_DAMSM`` is computed on the
+final image with the generator's own DAMSM (λ = 5 for CUB, 50 for COCO; ``damsm_lambda``),
+and the KL term of conditioning augmentation has weight 1 (``kl_weight``; the released
+code adds ``KL_loss`` unweighted). Each discriminator minimises AttnGAN's
+``discriminator_loss`` with the ``wrong`` caption term
+(:mod:`models.common.attngan_losses`); the conditional head reads the sentence embedding.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from models.attngan.networks import Generator
+from models.common import attngan_losses as L
+from models.common.conditioning import kl_loss
+from models.common.discriminators import multi_scale
+from models.common.gan import TextToImageGAN
+
+
+def stage_sizes(config: dict) -> tuple[int, ...]:
+    """Output sizes of the stages: ``4·2^init_ups`` doubled per further stage (must end at ``image_size``)."""
+    sizes = tuple(4 * 2 ** config["init_ups"] * 2 ** k for k in range(config["stages"]))
+    if sizes[-1] != config["image_size"]:
+        raise ValueError(f"config: the stages make {sizes} px images, the last must be image_size "
+                         f"{config['image_size']}")
+    return sizes
+
+
+class AttnGANFamily(TextToImageGAN):
+    """The AttnGAN objective over any generator with CA and per-scale images (AttnGAN, DM-GAN)."""
+
+    def __init__(self, config: dict, generator: nn.Module, spectral_norm: bool = False):
+        super().__init__(config)
+        self.image_sizes = stage_sizes(config)
+        self.noise_dim = config["z_dim"] + config["c_dim"]
+        self.generator = generator
+        self.discriminators = multi_scale(self.image_sizes, config["ndf"], config["text_dim"],
+                                          spectral_norm=spectral_norm)
+
+    def discriminator_loss(self, batch, fake):
+        s, s_wrong = batch.text.sentence, batch.wrong_text.sentence
+        losses = [L.discriminator_loss(d, real, x_fake, s, s_wrong)
+                  for d, real, x_fake in zip(self.discriminators, batch.images, fake.images)]
+        return {"loss": sum(losses), **{f"stage{i}": v.detach() for i, v in enumerate(losses)}}
+
+    def generator_loss(self, batch, out):
+        adv = L.adversarial_generator_loss(self.discriminators, out.images, batch.text.sentence)
+        kl = kl_loss(out.mu, out.logvar)
+        loss = adv + self.config["kl_weight"] * kl
+        terms = {"adv": adv.detach(), "kl": kl.detach()}
+        if self.config["damsm_lambda"]:
+            if self.text_encoder is None:
+                raise ValueError(f"{self.name}: the DAMSM loss needs the zoo text encoder (model.text_encoder)")
+            damsm, parts = L.damsm_generator_loss(self.text_encoder, out.images[-1], batch.text, batch.class_ids,
+                                                  self.config["damsm_lambda"])
+            loss = loss + damsm
+            terms.update(parts)
+        return {"loss": loss, **terms}
+
+
+class AttnGAN(AttnGANFamily):
+    name = "attngan"
+
+    def __init__(self, config: dict):
+        c = config
+        super().__init__(config, Generator(c["text_dim"], c["z_dim"], c["c_dim"], c["ngf"], c["init_ups"],
+                                           c["stages"], c["r_num"]))

@@ -1,0 +1,132 @@
+"""The zoo's model contract: what the trainer calls and what ``generate(captions, seed)`` wraps.
+
+A zoo model is a :class:`TextToImageGAN`: a ``generator`` network, a ``discriminators``
+``ModuleList`` and the paper's losses. The trainer (:mod:`models.common.trainer`) only calls
+
+- ``model.generator(text, noise)`` -> :class:`GeneratorOutput` (images per scale, smallest
+  first, in [-1, 1]; the CA mean / log-variance when the model has CA);
+- ``model.discriminator_loss(batch, fake)`` with ``fake`` the generator's output, its
+  images (and CA statistics) detached;
+- ``model.generator_loss(batch, out)``;
+- ``model.start_epoch(epoch)`` (a schedule hook, e.g. StackGAN's stage switch).
+
+All randomness of one image is in its ``noise`` row (``noise_dim`` numbers: z, then the CA
+ε where the model has CA), so :class:`ZooGenerator` can draw row ``j`` from the per-caption
+seed ``seed + j`` (DESIGN §2) and images do not depend on the batch size.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from models.common.text_encoder import EncodedText, FrozenTextEncoder
+
+
+@dataclass
+class GeneratorOutput:
+    """``images``: float ``[N, 3, s, s]`` per scale in [-1, 1], smallest first; ``mu``/``logvar``:
+    conditioning augmentation's Gaussian (``None`` without CA); ``noise``: the noise rows the
+    images were made from (the trainer sets it); ``extras``: model-specific."""
+
+    images: list[torch.Tensor]
+    mu: torch.Tensor | None = None
+    logvar: torch.Tensor | None = None
+    noise: torch.Tensor | None = None
+    extras: dict = field(default_factory=dict)
+
+    def detached(self) -> "GeneratorOutput":
+        """A copy with the images, μ and log σ² cut from the graph (what the discriminators see)."""
+        cut = (lambda t: None if t is None else t.detach())
+        return GeneratorOutput([x.detach() for x in self.images], cut(self.mu), cut(self.logvar), cut(self.noise),
+                               self.extras)
+
+
+@dataclass
+class TrainBatch:
+    """One training batch: real ``images`` per scale (the model's ``image_sizes``, float in [-1, 1]),
+    the encoded ``text`` of one caption per image, and ``class_ids [N]`` (-1: none)."""
+
+    images: list[torch.Tensor]
+    text: EncodedText
+    class_ids: torch.Tensor
+
+    @property
+    def wrong_text(self) -> EncodedText:
+        """Mismatched captions for the matching-aware term: the batch's texts shifted by one
+        (AttnGAN's code pairs ``real[:-1]`` with ``cond[1:]``; the roll keeps all N pairs)."""
+        return self.text.roll(1)
+
+
+def split_noise(noise: torch.Tensor, *sizes: int) -> list[torch.Tensor]:
+    """Split ``noise [N, sum(sizes)]`` into consecutive blocks ``[N, size]``."""
+    if noise.shape[1] != sum(sizes):
+        raise ValueError(f"noise: expected {sum(sizes)} numbers per row, got {noise.shape[1]}")
+    return list(torch.split(noise, list(sizes), dim=1))
+
+
+class TextToImageGAN(nn.Module):
+    """Base class of the zoo's models; subclasses set ``generator``, ``discriminators`` and the losses."""
+
+    #: output sizes of the generator's scales, smallest first (the last one is what ``generate`` returns)
+    image_sizes: tuple[int, ...] = ()
+    #: numbers of noise per image (z, then CA ε)
+    noise_dim: int = 0
+    #: the zoo's frozen text encoder (:class:`FrozenTextEncoder`), for losses that need its image
+    #: encoder (the DAMSM loss); set by whoever trains the model, never saved with its weights
+    text_encoder: FrozenTextEncoder | None = None
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.config = dict(config)
+
+    def start_epoch(self, epoch: int) -> None:
+        """Called by the trainer before each epoch (0-based); default: nothing."""
+
+    def generator_parameters(self):
+        return [p for p in self.generator.parameters() if p.requires_grad]
+
+    def discriminator_parameters(self):
+        return [p for p in self.discriminators.parameters() if p.requires_grad]
+
+    def discriminator_loss(self, batch: TrainBatch, fake: GeneratorOutput) -> dict:
+        raise NotImplementedError
+
+    def generator_loss(self, batch: TrainBatch, out: GeneratorOutput) -> dict:
+        raise NotImplementedError
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """float images in [-1, 1] -> uint8 ``round((x + 1) · 127.5)`` clamped to 0..255."""
+    return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+class ZooGenerator:
+    """A trained zoo generator behind the benchmark's ``generate(captions, seed)`` contract.
+
+    ``generator``: the (EMA) generator network in eval mode; ``text_encoder``: the zoo's
+    frozen DAMSM; row ``j`` of a call uses noise drawn from seed ``seed + j``.
+    """
+
+    def __init__(self, name: str, generator: nn.Module, noise_dim: int, text_encoder: FrozenTextEncoder,
+                 device="cpu", batch_size: int = 100, info: dict | None = None):
+        self.name, self.noise_dim, self.batch_size = name, int(noise_dim), int(batch_size)
+        self.device = torch.device(device)
+        self.generator = generator.to(self.device).eval().requires_grad_(False)
+        self.text_encoder = text_encoder.to(self.device)
+        self.info = info or {}
+
+    @torch.no_grad()
+    def generate(self, captions: Sequence[str], seed: int = 0) -> torch.Tensor:
+        from t2ibench.generators.base import per_caption_noise
+
+        captions = list(captions)
+        out = []
+        for i in range(0, len(captions), self.batch_size):
+            chunk = captions[i:i + self.batch_size]
+            text = self.text_encoder.encode(chunk)
+            noise = per_caption_noise(seed + i, len(chunk), (self.noise_dim,), device=self.device)
+            out.append(to_uint8(self.generator(text, noise).images[-1]).cpu())
+        return torch.cat(out) if out else torch.zeros(0, 3, 0, 0, dtype=torch.uint8)

@@ -1,0 +1,38 @@
+"""Does a trained zoo model follow its captions? Two checks on ``shapes`` test captions.
+
+- :func:`conditioning_accuracy`: the share of generated images that the ``shapes`` domain
+  classifier (the evaluator of :mod:`t2ibench.evaluators.shapes_classifier`, 48 classes =
+  colour × shape of the caption's primary object) puts in the class of the image the
+  caption was written for; chance is 1/48 ≈ 0.021.
+- FID against the test split with the classifier's features (the ``shapes`` leaderboard's
+  FID), beside the same FID of the ``noise`` row.
+"""
+from __future__ import annotations
+
+import torch
+
+
+def conditioning_accuracy(generator, dataset, n_images: int = 1000, seed: int = 0) -> float:
+    """Top-1 accuracy of the shapes classifier on ``generator``'s images for ``n_images`` test captions."""
+    from t2ibench.engine import evaluation_plan
+    from t2ibench.evaluators.shapes_classifier import load_classifier, predict
+
+    plan = evaluation_plan(dataset, n_images, seed)
+    classifier, _ = load_classifier()
+    images = torch.cat([generator.generate(plan[i:i + 200], seed=seed + i) for i in range(0, len(plan), 200)])
+    _, logits = predict(classifier, images)
+    labels = torch.tensor([dataset.class_id(c.image_index) for c in plan])
+    return float((logits.argmax(1) == labels).float().mean())
+
+
+def quality_report(generator, dataset, n_images: int = 1000, seed: int = 0, progress: bool = False) -> dict:
+    """``{"class_accuracy", "fid", "fid_noise", "n_images", "chance"}`` on ``dataset`` (shapes test split)."""
+    from t2ibench.engine import evaluate
+
+    fid = evaluate(generator, dataset, metrics=["fid"], n_images=n_images, seed=seed, progress=progress,
+                   generator_name="zoo-check").value("fid")
+    fid_noise = evaluate("noise", dataset, metrics=["fid"], n_images=n_images, seed=seed,
+                         progress=progress).value("fid")
+    return {"class_accuracy": round(conditioning_accuracy(generator, dataset, n_images, seed), 4),
+            "chance": round(1 / dataset.num_classes, 4), "fid": round(fid, 3), "fid_noise": round(fid_noise, 3),
+            "n_images": n_images, "seed": seed}

@@ -1,0 +1,82 @@
+"""The zoo's own text encoder: a DAMSM trained on the training split, separate from the evaluator's.
+
+AttnGAN, DM-GAN (and KT-GAN, GR-GAN in the next issue) condition their generators on a
+pretrained DAMSM text encoder and train with its image encoder in the DAMSM loss. The
+evaluation encoder behind R-precision is a DAMSM too; a generator trained against the very
+weights that score it inflates R-precision (TISE, Dinh et al. 2022, Sec. 4.2). So the zoo
+uses **its own copy**: the same architecture and training code
+(:mod:`t2ibench.evaluators.damsm`), trained on the same ``train`` split with another seed,
+shipped as ``models/weights/damsm-<dataset>.safetensors`` (+ manifest with its sha256,
+tokenizer and training command)::
+
+    python -m t2ibench.evaluators.damsm --dataset shapes --out models/weights --seed 1
+
+GAN-INT-CLS, StackGAN, StackGAN++ and HDGAN were published with Reed et al.'s char-CNN-RNN
+sentence embeddings, which cannot be downloaded here; in this zoo they read the same DAMSM
+sentence embedding (``nef`` = 256 wide) instead, and each model's docstring says so.
+
+Both encoders stay frozen (AttnGAN's ``text_encoder.eval()`` / ``requires_grad = False``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+ZOO_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+
+
+@dataclass
+class EncodedText:
+    """``sentence [N, D]``, ``words [N, D, T]`` (T = the tokenizer's max length), ``mask [N, T]``
+    (True at padding), ``lengths [N]``."""
+
+    sentence: torch.Tensor
+    words: torch.Tensor
+    mask: torch.Tensor
+    lengths: torch.Tensor
+
+    def roll(self, shift: int = 1) -> "EncodedText":
+        """The batch's texts shifted by ``shift`` along the batch: row i gets row i - shift's text."""
+        return EncodedText(*(t.roll(shift, 0) for t in (self.sentence, self.words, self.mask, self.lengths)))
+
+
+class FrozenTextEncoder:
+    """Tokenizer + frozen DAMSM (text and image encoders) of the zoo for one dataset.
+
+    ``weights``: a DAMSM ``.safetensors`` with its manifest beside it; ``None`` means the
+    shipped ``models/weights/damsm-<dataset>.safetensors``.
+    """
+
+    def __init__(self, dataset: str = "shapes", weights=None, device="cpu"):
+        from t2ibench.evaluators.damsm import load_damsm
+
+        path = Path(weights) if weights else ZOO_WEIGHTS_DIR / f"damsm-{dataset}.safetensors"
+        if not path.is_file():
+            raise ValueError(f"the zoo's text encoder for {dataset!r} is missing ({path}); train it with: "
+                             f"python -m t2ibench.evaluators.damsm --dataset {dataset} --out {path.parent} --seed 1")
+        self.damsm, self.tokenizer, self.sha256, manifest = load_damsm(path, device=device,
+                                                                       what="zoo text encoder")
+        self.damsm.requires_grad_(False).eval()
+        self.path, self.dim, self.device = path, self.damsm.config["nef"], torch.device(device)
+        self.max_len = self.tokenizer.max_len
+
+    def to(self, device) -> "FrozenTextEncoder":
+        self.damsm.to(device)
+        self.device = torch.device(device)
+        return self
+
+    @torch.no_grad()
+    def encode_ids(self, ids: torch.Tensor, lengths: torch.Tensor) -> EncodedText:
+        """Token ids ``[N, L]`` (L <= max length) and lengths ``[N]`` -> :class:`EncodedText`."""
+        words, sentence = self.damsm.encode_text(ids.to(self.device), lengths)
+        mask = torch.arange(words.shape[2], device=self.device)[None, :] >= lengths.to(self.device)[:, None]
+        return EncodedText(sentence, words, mask, lengths.to(self.device))
+
+    def encode(self, captions) -> EncodedText:
+        ids, lengths = self.tokenizer.batch(list(captions))
+        return self.encode_ids(ids, lengths)
+
+    def describe(self) -> dict:
+        return {"weights": str(self.path.name), "sha256": self.sha256, "dim": self.dim}

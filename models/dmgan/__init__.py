@@ -1,0 +1,10 @@
+"""DM-GAN (Zhu, Pan, Chen, Yang: "DM-GAN: Dynamic Memory Generative Adversarial Networks for
+Text-to-Image Synthesis", CVPR 2019), registered as ``dmgan``.
+
+Networks in :mod:`.networks`, the objective in :mod:`.model`, configs in :mod:`.configs`.
+"""
+from models.common.zoo import register_model
+from models.dmgan.configs import CONFIGS
+from models.dmgan.model import DMGAN
+
+register_model("dmgan", DMGAN, CONFIGS, "Zhu et al., CVPR 2019")

@@ -1,0 +1,11 @@
+"""HDGAN (Zhang, Xie, Yang: "Photographic Text-to-Image Synthesis with a Hierarchically-nested
+Adversarial Network", CVPR 2018), registered as ``hdgan``.
+
+Networks in :mod:`.networks`, the objective (pair + local patch losses, least squares) in
+:mod:`.model`, configs in :mod:`.configs` (``paper``/``code`` differ in the patch sizes R).
+"""
+from models.common.zoo import register_model
+from models.hdgan.configs import CONFIGS
+from models.hdgan.model import HDGAN
+
+register_model("hdgan", HDGAN, CONFIGS, "Zhang et al., CVPR 2018")

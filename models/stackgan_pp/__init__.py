@@ -1,0 +1,11 @@
+"""StackGAN++ (Zhang, Xu, Li, Zhang, Wang, Huang, Metaxas: "StackGAN++: Realistic Image
+Synthesis with Stacked Generative Adversarial Networks", TPAMI 2018), registered as ``stackgan++``.
+
+Networks in :mod:`.networks`, the objective (with the colour-consistency term) in
+:mod:`.model`, configs in :mod:`.configs`.
+"""
+from models.common.zoo import register_model
+from models.stackgan_pp.configs import CONFIGS
+from models.stackgan_pp.model import StackGANpp
+
+register_model("stackgan++", StackGANpp, CONFIGS, "Zhang et al., TPAMI 2018")

@@ -1,0 +1,145 @@
+"""The generator zoo: registration, the generate() contract of every shipped model, its
+conditioning on shapes, training smoke runs of every model, resume and corrupt checkpoints."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+import models  # noqa: F401  (registers the zoo)
+from models.common.checkpoint import load_training_state
+from models.common.trainer import CHECKPOINT
+from models.common.zoo import MODELS, NoWeightsError, has_weights, list_models, load_pretrained, weights_path
+from models.train import train_model
+from t2ibench.data import load_dataset
+from t2ibench.registry import list_generators, load_generator
+
+ZOO = ["attngan", "dmgan", "gan-int-cls", "hdgan", "stackgan", "stackgan++"]
+SHIPPED = [name for name in ZOO if has_weights(name, "shapes")]
+CAPTIONS = ["a big red circle on a black background", "a small blue square in the top left corner",
+            "there is a large green triangle on a white background", "a tiny yellow star on plain gray"]
+
+
+def test_every_model_is_registered_as_a_generator():
+    assert list_models() == sorted(ZOO)
+    assert set(ZOO) <= set(list_generators())
+    for name in ZOO:
+        assert {"paper", "tiny"} <= set(MODELS.get(name).configs)
+        assert MODELS.get(name).config("tiny")["image_size"] == 64
+
+
+@pytest.fixture(scope="module")
+def shapes_test():
+    return load_dataset("shapes", split="test")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_generate_contract(name, shapes_test):
+    gen = load_generator(name, dataset=shapes_test)
+    a = gen.generate(CAPTIONS, seed=3)
+    assert a.dtype == torch.uint8 and a.shape == (4, 3, 64, 64)
+    assert torch.equal(a, gen.generate(CAPTIONS, seed=3))                      # deterministic for a seed
+    assert not torch.equal(a, gen.generate(CAPTIONS, seed=4))                  # differs across seeds
+    # row j depends only on seed + j: two calls of two captions give the same images as one of four
+    halves = torch.cat([gen.generate(CAPTIONS[:2], seed=3), gen.generate(CAPTIONS[2:], seed=5)])
+    assert torch.equal(a, halves)
+    assert (a.float().std(dim=(1, 2, 3)) > 1).all()                            # not a constant image
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_follows_its_captions(name, shapes_test):
+    """The shapes classifier puts the images of test captions into the caption's class well above
+    chance (1/48; the bar here is 3x chance), and FID is far below the noise row (the numbers,
+    on 1000 captions, are in the model's manifest and the README)."""
+    from models.common.quality import conditioning_accuracy
+
+    manifest = json.loads(weights_path(name, "shapes").with_suffix(".json").read_text())
+    accuracy = conditioning_accuracy(load_generator(name, dataset=shapes_test), shapes_test, n_images=300, seed=1)
+    assert accuracy > 3 / 48, f"{name}: class accuracy {accuracy:.3f} on 300 test captions"
+    quality = manifest["quality"]
+    assert quality["class_accuracy"] > 3 / 48
+    assert quality["fid"] < quality["fid_noise"] / 4
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_training_smoke_run_writes_everything(name, tmp_path):
+    torch.set_num_threads(1)
+    train = {"batch_size": 8, **({"stage1_epochs": 1} if name == "stackgan" else {})}   # StackGAN: both phases
+    epochs = 2 if name == "stackgan" else 1
+    manifest = train_model(name, "tiny", out_dir=tmp_path, epochs=epochs, max_steps=2, quality_n=0, progress=False,
+                           n_train=64, overrides={"train": train})
+    run = tmp_path / name
+    history = manifest["history"]
+    assert len(history) == epochs and all(torch.isfinite(torch.tensor(v)) for h in history for v in h.values())
+    assert (run / CHECKPOINT).is_file() and (run / "losses.csv").is_file() and (run / "losses.png").is_file()
+    assert (run / "samples" / f"epoch_{epochs:03d}.png").is_file()
+    gen = load_pretrained(name, load_dataset("shapes", split="test", n_train=64, n_test=64, progress=False),
+                          weights=run / f"{name}-shapes.safetensors")
+    assert gen.generate(CAPTIONS[:2]).shape == (2, 3, 64, 64)
+
+
+def _tiny_run(out, epochs, **kw):
+    return train_model("gan-int-cls", "tiny", out_dir=out, epochs=epochs, max_steps=3, quality_n=0, progress=False,
+                       n_train=64, overrides={"train": {"batch_size": 8}}, **kw)
+
+
+def test_interrupted_training_resumes_with_the_same_optimizer_state(tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    ref = _tiny_run(tmp_path / "ref", epochs=2)
+    from models.common import data as data_module
+
+    real_batch = data_module.GANTrainingData.batch
+    calls = {"n": 0}
+
+    def dies_in_epoch_two(self, idx, epoch, device):
+        calls["n"] += 1
+        if epoch == 1:
+            raise KeyboardInterrupt   # the process is killed in the middle of the second epoch
+        return real_batch(self, idx, epoch, device)
+
+    monkeypatch.setattr(data_module.GANTrainingData, "batch", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        _tiny_run(tmp_path / "run", epochs=2)
+    after_one = load_training_state(tmp_path / "run" / "gan-int-cls" / CHECKPOINT)
+    assert after_one["epoch"] == 1 and after_one["opt_g"]["state"]
+    monkeypatch.setattr(data_module.GANTrainingData, "batch", real_batch)
+    resumed = _tiny_run(tmp_path / "run", epochs=2)
+    assert resumed["sha256"] == ref["sha256"]                        # the same exported weights
+    assert resumed["history"] == [{**h, "seconds": r["seconds"]} for h, r in zip(ref["history"], resumed["history"])]
+    a = load_training_state(tmp_path / "ref" / "gan-int-cls" / CHECKPOINT)
+    b = load_training_state(tmp_path / "run" / "gan-int-cls" / CHECKPOINT)
+    for key in ("opt_g", "opt_d"):
+        for i, state in a[key]["state"].items():
+            assert torch.equal(state["exp_avg_sq"], b[key]["state"][i]["exp_avg_sq"])
+
+
+def test_corrupt_or_foreign_checkpoint_is_a_clear_error(tmp_path):
+    torch.set_num_threads(1)
+    _tiny_run(tmp_path, epochs=1)
+    ckpt = tmp_path / "gan-int-cls" / CHECKPOINT
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="unreadable or corrupt"):
+        _tiny_run(tmp_path, epochs=2)
+    shutil.rmtree(tmp_path / "gan-int-cls")
+    _tiny_run(tmp_path, epochs=1)
+    with pytest.raises(ValueError, match="another configuration or seed"):
+        train_model("gan-int-cls", "tiny", out_dir=tmp_path, epochs=2, max_steps=3, quality_n=0, progress=False,
+                    n_train=64, seed=5, overrides={"train": {"batch_size": 8}})
+
+
+def test_missing_or_tampered_weights_are_clear_errors(tmp_path, shapes_test):
+    with pytest.raises(NoWeightsError, match="no trained weights for 'cub'.*python -m models.train attngan"):
+        load_pretrained("attngan", "cub")
+    src = weights_path("gan-int-cls", "shapes")
+    dst = tmp_path / src.name
+    shutil.copy(src, dst)
+    shutil.copy(src.with_suffix(".json"), dst.with_suffix(".json"))
+    blob = bytearray(dst.read_bytes())
+    blob[-3] ^= 0xFF
+    dst.write_bytes(bytes(blob))
+    with pytest.raises(ValueError, match="sha256"):
+        load_pretrained("gan-int-cls", shapes_test, weights=dst)
+    with pytest.raises(ValueError, match="make 64 px images"):
+        load_pretrained("gan-int-cls", load_dataset("shapes", split="test", image_size=32))
