@@ -59,13 +59,16 @@ def leaky_conv3x3(cin: int, cout: int, sn: bool = False) -> nn.Sequential:
 
 class ResBlock(nn.Module):
     """``x + BN(conv(GLU(BN(conv(x)))))`` with 3x3 convs (AttnGAN / StackGAN++ ``ResBlock``), or
-    ``x + BN(conv(ReLU(BN(conv(x)))))`` with ``glu=False``."""
+    ``x + BN(conv(ReLU(BN(conv(x)))))`` with ``glu=False``. ``zero_init``: the last BatchNorm's
+    scale starts at 0, so the block starts as the identity ("zero-γ", Goyal et al. 2017)."""
 
-    def __init__(self, channels: int, glu: bool = True):
+    def __init__(self, channels: int, glu: bool = True, zero_init: bool = False):
         super().__init__()
         first = ([conv3x3(channels, 2 * channels), nn.BatchNorm2d(2 * channels), nn.GLU(dim=1)] if glu
                  else [conv3x3(channels, channels), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)])
         self.body = nn.Sequential(*first, conv3x3(channels, channels), nn.BatchNorm2d(channels))
+        if zero_init:
+            nn.init.zeros_(self.body[-1].weight)
 
     def forward(self, x):
         return x + self.body(x)

@@ -45,7 +45,8 @@ class HDGAN(TextToImageGAN):
         if self.image_sizes[-1] != c["image_size"]:
             raise ValueError(f"config: the last side output must be image_size {c['image_size']}")
         self.noise_dim = c["z_dim"] + c["c_dim"]
-        self.generator = Generator(c["text_dim"], c["z_dim"], c["c_dim"], c["ngf"], self.image_sizes)
+        self.generator = Generator(c["text_dim"], c["z_dim"], c["c_dim"], c["ngf"], self.image_sizes,
+                                   c["zero_init_residual"])
         self.discriminators = nn.ModuleList([
             Discriminator(s, c["ndf"], c["text_dim"], c["t_dim"], r)
             for s, r in zip(self.image_sizes, patch_sizes(c["patch_variant"], len(self.image_sizes)))])

@@ -7,6 +7,11 @@ BN, ReLU) from 4x4 to the final size; at each side-output size (the paper: 64, 1
 tiny: 16, 32, 64) a "linear compression layer" (conv3x3 + tanh) emits an image. The paper
 starts from the 1024-d text embedding replicated to 4x4; here, as in this zoo's other
 CA models, ``[z, ĉ]`` (CA sample) goes through a fully connected layer to ``8·ngf × 4 × 4``.
+``zero_init_residual`` starts every residual branch at zero (the last BN's scale = 0; Goyal
+et al. 2017); the paper does not say how it initialises. The ``tiny`` config needs it: with
+the default initialisation it collapsed to one image for every caption and noise within
+its first epoch (the batch's per-pixel standard deviation fell from 0.13 to 0.05 in 150
+steps; with zero-initialised branches it rose to 0.29).
 
 **Discriminators** (hierarchically nested, one per side output): stride-2 convs bring the
 image to an 8x8 map; the *local image* head (a valid conv) gives an ``R × R`` map of patch
@@ -28,7 +33,7 @@ from models.common.gan import GeneratorOutput, split_noise
 
 
 class Generator(nn.Module):
-    def __init__(self, text_dim: int, z_dim: int, c_dim: int, ngf: int, side_sizes):
+    def __init__(self, text_dim: int, z_dim: int, c_dim: int, ngf: int, side_sizes, zero_init_residual: bool = False):
         super().__init__()
         self.z_dim, self.c_dim, self.side_sizes = z_dim, c_dim, tuple(side_sizes)
         self.ca = ConditioningAugmentation(text_dim, c_dim)
@@ -41,7 +46,7 @@ class Generator(nn.Module):
             layers = []
             while size < target:
                 nxt = max(width // 2, ngf // 2)
-                layers += [ResBlock(width, glu=False), up_block(width, nxt, glu=False)]
+                layers += [ResBlock(width, glu=False, zero_init=zero_init_residual), up_block(width, nxt, glu=False)]
                 width, size = nxt, size * 2
             blocks.append(nn.Sequential(*layers))
             heads.append(to_image(width))
