@@ -30,6 +30,11 @@ def test_every_model_is_registered_as_a_generator():
         assert MODELS.get(name).config("tiny")["image_size"] == 64
 
 
+def test_every_zoo_model_ships_tiny_shapes_weights():
+    assert SHIPPED == ZOO, f"no shipped weights for {sorted(set(ZOO) - set(SHIPPED))}"
+    assert has_weights("damsm", "shapes")   # the zoo's own text encoder
+
+
 @pytest.fixture(scope="module")
 def shapes_test():
     return load_dataset("shapes", split="test")
