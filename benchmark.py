@@ -76,7 +76,7 @@ def run(args) -> int:
                 continue
             result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=args.n_images,
                               seed=args.seed, batch_size=args.batch_size, device=device, extractor_weights=weights,
-                              progress=not args.no_progress, generator_name=name)
+                              progress=not args.no_progress, generator_name=name, allow_small_n=args.allow_small_n)
             result.save(out / "results" / f"{name}.json")
             plan = evaluation_plan(dataset, 8, args.seed)
             save_captioned_grid(generate_checked(generator, name, plan, seed=args.seed), plan,

@@ -54,6 +54,9 @@ def add_run_args(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--data-root", default=None, help="folder of a real dataset in its standard layout (cub, flowers, coco)")
     p.add_argument("--image-size", type=int, default=None, help="dataset image size in pixels (default: the dataset's)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--allow-small-n", action="store_true",
+                   help=f"compute metrics with fewer images than they need for a stable estimate (FID: "
+                        f"{defaults.FID_MIN_IMAGES}) instead of stopping; the result records a warning")
 
 
 def extractor_weights_from_args(args) -> dict[str, str] | None:
@@ -91,7 +94,8 @@ def _cmd_eval(args) -> int:
     weights = extractor_weights_from_args(args)
     result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=args.n_images, seed=args.seed,
                       batch_size=args.batch_size, device=device, extractor_weights=weights,
-                      progress=not args.no_progress, generator_name=args.generator)
+                      progress=not args.no_progress, generator_name=args.generator,
+                      allow_small_n=args.allow_small_n)
     out = Path(args.out)
     result.save(out / "result.json")
     from t2ibench.engine import evaluation_plan

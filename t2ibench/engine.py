@@ -15,6 +15,7 @@ from, resized (bilinear, antialiased) to the generated size when the sizes diffe
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -142,7 +143,7 @@ def _resize_to(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, n_images: int | None = None,
              seed: int = defaults.SEED, batch_size: int = defaults.BATCH_SIZE, device: str = "cpu",
              extractor_weights: dict[str, str] | None = None, progress: bool = True,
-             generator_name: str | None = None) -> EvalResult:
+             generator_name: str | None = None, allow_small_n: bool = False) -> EvalResult:
     """Evaluate ``generator`` on ``dataset`` in one pass and return an :class:`EvalResult`.
 
     generator: a registered name, ``"module:callable"``, or an object with ``generate``;
@@ -150,6 +151,11 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     metrics: specs such as ``"fid"`` or ``"fid@inception-v3-compat"`` (default:
     ``defaults.DEFAULT_METRICS``); n_images: captions to generate for (default: the size of
     the split); extractor_weights: ``{extractor name: local weights path}``.
+
+    A metric given fewer images than it needs for a stable estimate (FID:
+    ``defaults.FID_MIN_IMAGES``, for its covariance) is an error before anything is
+    generated; ``allow_small_n=True`` computes it anyway, with a ``UserWarning`` and a line in
+    ``EvalResult.warnings`` that the saved result keeps.
     """
     t0 = time.time()
     if isinstance(dataset, str):
@@ -173,9 +179,16 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
 
     # Every check that can fail happens before any image is generated.
     plan = evaluation_plan(dataset, n_images, seed)
+    notes = []
     for spec, p in protocols.items():
         if n_images < p.min_images:
-            raise ValueError(f"metric {spec!r} needs at least {p.min_images} images, n_images is {n_images}")
+            message = (f"metric {spec!r} needs at least {p.min_images} images for a stable estimate, n_images is "
+                       f"{n_images}")
+            if not allow_small_n:
+                raise ValueError(f"{message}; raise n_images, or pass allow_small_n=True (--allow-small-n) to "
+                                 f"compute it anyway with a warning in the result")
+            notes.append(f"{message}: computed anyway (allow_small_n); do not compare it with results at larger n")
+            warnings.warn(notes[-1], stacklevel=2)
     weights = extractor_weights or {}
     extractors = {name: load_extractor(name, device=device, weights=weights.get(name))
                   for name in sorted({p.extractor for p in protocols.values() if p.extractor})}
@@ -226,4 +239,5 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         provenance={"versions": package_versions(), "device": str(device), "batch_size": batch_size,
                     "seconds": round(time.time() - t0, 2),
                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        warnings=notes,
     )

@@ -117,6 +117,20 @@ def test_bad_arguments_are_clear_errors(toy, kwargs, exc, words):
         evaluate(RealImages(toy), toy, progress=False, **kwargs)
 
 
+def test_allow_small_n_computes_with_a_recorded_warning(toy, tmp_path):
+    with pytest.raises(ValueError, match="allow_small_n=True"):
+        evaluate(RealImages(toy), toy, metrics=["fid@toy", "ssim"], n_images=10, progress=False)
+    with pytest.warns(UserWarning, match="'fid@toy' needs at least 50 images"):
+        small = evaluate(UniformNoise(32), toy, metrics=["fid@toy", "ssim"], n_images=10, progress=False,
+                         allow_small_n=True)
+    assert np.isfinite(small.value("fid@toy")) and small.value("fid@toy") > 0
+    assert len(small.warnings) == 1 and "computed anyway" in small.warnings[0]
+    small.save(tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["warnings"] == small.warnings
+    full = evaluate(UniformNoise(32), toy, metrics=["ssim"], n_images=10, progress=False, allow_small_n=True)
+    assert full.warnings == []                      # nothing to warn about: no metric is short of images
+
+
 @pytest.mark.parametrize("output, exc, words", [
     (lambda n: torch.zeros(n, 3, 32, 32), TypeError, "dtype torch.float32; expected torch.uint8"),
     (lambda n: torch.zeros(n, 32, 32, dtype=torch.uint8), ValueError, "expected \\[N, 3, H, W\\]"),

@@ -59,6 +59,15 @@ def test_cli_eval_writes_result_and_samples(tmp_path, capsys):
     assert "ssim" in capsys.readouterr().out
 
 
+def test_cli_allow_small_n_writes_the_warning(tmp_path):
+    out = tmp_path / "small"
+    with pytest.warns(UserWarning, match="needs at least 50 images"):
+        assert cli_main(["eval", "--generator", "noise", "--metrics", "fid", "--n-images", "10", "--allow-small-n",
+                         "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["metrics"]["fid"]["value"] > 0 and "allow_small_n" in result["warnings"][0]
+
+
 @pytest.mark.parametrize("argv, words", [
     (["eval", "--generator", "nope"], "unknown generator 'nope'"),
     (["eval", "--generator", "real", "--metrics", "fid,bogus"], "unknown metric 'bogus'"),
