@@ -72,8 +72,9 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, b
     Every output that serves a metric role (``extractor.roles``) is computed and cached, whatever
     metrics the current call asks for, so one cache file serves every later metric set; dense
     outputs such as DAMSM's region features are dropped. The cache file is keyed by the dataset
-    fingerprint, the extractor's name, weights id and resize mode; it is written atomically. A cache file that cannot be read is an error
-    naming the file (delete it to recompute), never a silent wrong number.
+    fingerprint, the extractor's name, weights id and resize mode; it is written atomically. A cache file that cannot
+    be read, holds another number of images, or holds NaN/Inf is an error naming the file (delete it to
+    recompute), never a silent wrong number.
     """
     path = _cache_path(dataset, extractor)
     kept = _role_outputs(extractor)
@@ -87,6 +88,10 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, b
         if any(len(v) != len(dataset) for v in feats.values()):
             raise ValueError(f"cached real-image features {path} hold a different number of images than "
                              f"{dataset.name}[{dataset.split}] ({len(dataset)}); delete the file to recompute them")
+        bad = [k for k, v in feats.items() if not np.isfinite(v).all()]
+        if bad:
+            raise ValueError(f"cached real-image features {path} contain NaN or Inf (outputs {bad}); delete the "
+                             f"file to recompute them")
         return feats
     chunks: dict[str, list[np.ndarray]] = {k: [] for k in kept}
     bar = tqdm(total=len(dataset), desc=f"real {dataset.name}[{dataset.split}] -> {extractor.name}",
@@ -102,6 +107,10 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, b
     finally:
         extractor.requested = requested
     feats = {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}
+    bad = [k for k, v in feats.items() if not np.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"feature extractor {extractor.name!r} gave NaN or Inf features (outputs {bad}) for real "
+                         f"{dataset.name}[{dataset.split}] images; nothing was cached")
     with atomic_write(path) as f:
         np.savez(f, **feats)
     return feats

@@ -1,6 +1,7 @@
 """The single-pass engine on a toy dataset: ground truth, single pass, caching, invariances."""
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -154,9 +155,21 @@ def test_real_features_cache_corruption_is_an_error_not_a_number(toy, tmp_path, 
     monkeypatch.setattr(defaults, "CACHE_DIR", tmp_path)
     evaluate(RealImages(toy), toy, metrics=["fid@toy"], progress=False)
     (cache,) = (tmp_path / "stats").glob("*.npz")
+    good = cache.read_bytes()
     cache.write_bytes(b"not an npz")
     with pytest.raises(ValueError, match="unreadable.*delete the file"):
         evaluate(RealImages(toy), toy, metrics=["fid@toy"], progress=False)
+    cache.write_bytes(good[: len(good) // 2])                       # truncated mid-write by another tool
+    with pytest.raises(ValueError, match="unreadable.*delete the file"):
+        evaluate(RealImages(toy), toy, metrics=["fid@toy"], progress=False)
+    with np.load(io.BytesIO(good)) as z:
+        arrays = {k: z[k].copy() for k in z.files}
+    first = next(iter(arrays))
+    arrays[first][3, 0] = np.nan                                     # a poisoned value, readable file
+    np.savez(cache, **arrays)
+    with pytest.raises(ValueError, match="NaN or Inf.*delete the file"):
+        evaluate(RealImages(toy), toy, metrics=["fid@toy"], progress=False)
+    assert cache.read_bytes() != good                                # reported, not silently rewritten
 
 
 @pytest.mark.parametrize("captions, exc, words", [
