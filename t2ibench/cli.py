@@ -54,6 +54,8 @@ def add_run_args(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--data-root", default=None, help="folder of a real dataset in its standard layout (cub, flowers, coco)")
     p.add_argument("--image-size", type=int, default=None, help="dataset image size in pixels (default: the dataset's)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--offline", action="store_true",
+                   help=f"forbid every download (as ${defaults.OFFLINE_ENV}=1): weights must be local files")
     p.add_argument("--allow-small-n", action="store_true",
                    help=f"compute metrics with fewer images than they need for a stable estimate (FID: "
                         f"{defaults.FID_MIN_IMAGES}) instead of stopping; the result records a warning")
@@ -247,6 +249,8 @@ def run_cli(func, args) -> int:
 
     Set ``T2IBENCH_DEBUG=1`` to get the full traceback instead.
     """
+    if getattr(args, "offline", False):
+        os.environ[defaults.OFFLINE_ENV] = "1"
     try:
         return func(args)
     except (ValueError, TypeError, FileNotFoundError) as e:

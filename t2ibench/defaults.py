@@ -13,6 +13,8 @@ CACHE_DIR = Path(os.environ.get("T2IBENCH_CACHE", Path.home() / ".cache" / "t2ib
 
 #: Local file with Inception weights (torch-fidelity ``.pth`` or the TF-FID TorchScript pool3 file).
 INCEPTION_WEIGHTS_ENV = "T2IBENCH_INCEPTION_WEIGHTS"
+#: set to 1 (or pass --offline) to forbid every download; a missing file is then an error at once
+OFFLINE_ENV = "T2IBENCH_OFFLINE"
 
 #: The embedded dataset, used whenever no other dataset is named.
 DATASET = "shapes"
@@ -77,3 +79,26 @@ DEFAULT_METRICS = ("is", "fid", "kid", "ssim", "fsim", "fsimc", "ms-ssim", "r-pr
 #: Metric sanity suite (``t2ibench sanity``): metrics and captions per row.
 SANITY_METRICS = ("is", "fid", "ssim", "fsim", "r-precision", "rank1", "vs-similarity", "clipscore", "cmd", "itdis")
 SANITY_N_IMAGES = 500
+
+
+def env_bool(name: str) -> bool | None:
+    """The environment variable ``name`` as a boolean (1/true/yes/on, 0/false/no/off), ``None`` when unset."""
+    v = os.environ.get(name, "").strip().lower()
+    if not v:
+        return None
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"${name}: expected 1/0 (true/false), got {v!r}")
+
+
+class DownloadForbidden(ValueError):
+    """A download was needed while ``$T2IBENCH_OFFLINE`` (``--offline``) forbids downloads."""
+
+
+def check_download_allowed(what: str, how_to_avoid: str) -> None:
+    """Raise :class:`DownloadForbidden` before ``what`` is downloaded when ``$T2IBENCH_OFFLINE`` forbids it."""
+    if env_bool(OFFLINE_ENV):
+        raise DownloadForbidden(f"{what} would be downloaded, but downloads are forbidden (${OFFLINE_ENV}=1 or "
+                           f"--offline); {how_to_avoid}")

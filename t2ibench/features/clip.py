@@ -189,16 +189,6 @@ def _quiet_open_clip():
         logging.disable(previous)
 
 
-def _env_bool(name: str) -> bool | None:
-    v = os.environ.get(name, "").strip().lower()
-    if not v:
-        return None
-    if v in ("1", "true", "yes", "on"):
-        return True
-    if v in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"${name}: expected 1/0 (true/false), got {v!r}")
-
 
 def download_clip_weights(model_name: str, tag: str, cache_dir=None) -> Path:
     """open_clip's download of ``(model_name, tag)`` (or its cached copy). Any failure is a
@@ -209,6 +199,8 @@ def download_clip_weights(model_name: str, tag: str, cache_dir=None) -> Path:
     if not cfg:
         raise ValueError(f"open_clip has no pretrained tag {tag!r} for model {model_name!r}; known: "
                          f"{ocp.list_pretrained_tags_by_model(model_name)}")
+    defaults.check_download_allowed(f"open_clip's {model_name}/{tag} checkpoint",
+                                    f"pass weights=PATH (CLI --weights clip=PATH) or set {WEIGHTS_ENV}=PATH")
     try:
         path = ocp.download_pretrained(cfg, cache_dir=cache_dir)
     except Exception as e:  # noqa: BLE001 - offline: OSError, HTTP errors, hub errors ...
@@ -259,7 +251,7 @@ def load_clip(model_name: str | None = None, pretrained=_DEFAULT, device="cpu", 
                                  f"Expected {_ACCEPTED}.")
     tag_cfg = ocp.get_pretrained_cfg(model_name, tag or defaults.CLIP_PRETRAINED) or {}
     if quick_gelu is None:
-        quick_gelu = _env_bool(QUICK_GELU_ENV)
+        quick_gelu = defaults.env_bool(QUICK_GELU_ENV)
     if quick_gelu is None:
         quick_gelu = bool(tag_cfg.get("quick_gelu", False))
     # read the checkpoint first: a missing/bad file fails before the model is built

@@ -456,6 +456,9 @@ def download_torch_fidelity_weights() -> Path:
     dst = torch_fidelity_cache_path()
     if dst.is_file():
         return dst
+    defaults.check_download_allowed(f"torch-fidelity's Inception weights ({TORCH_FIDELITY_URL})",
+                                    f"pass --inception-weights PATH (weights=PATH) or set "
+                                    f"{defaults.INCEPTION_WEIGHTS_ENV}=PATH")
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(TORCH_FIDELITY_URL, str(dst),

@@ -1,0 +1,56 @@
+"""--offline / $T2IBENCH_OFFLINE=1: a download that would be needed is refused before any network access."""
+from __future__ import annotations
+
+import pytest
+
+from t2ibench import defaults
+from t2ibench.cli import main as cli_main
+
+
+@pytest.fixture
+def no_network(monkeypatch, tmp_path):
+    """Downloaders that fail the test if called; an empty torch.hub cache."""
+    import open_clip.pretrained as ocp
+    import torch
+
+    def touched(*args, **kwargs):
+        raise AssertionError("the network was touched")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", touched)
+    monkeypatch.setattr(ocp, "download_pretrained", touched)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.delenv(defaults.INCEPTION_WEIGHTS_ENV, raising=False)
+    monkeypatch.delenv("T2IBENCH_CLIP_WEIGHTS", raising=False)
+
+
+def test_offline_refuses_the_inception_download(no_network, monkeypatch):
+    from t2ibench.features.inception import resolve_weights
+
+    monkeypatch.setenv(defaults.OFFLINE_ENV, "1")
+    with pytest.raises(defaults.DownloadForbidden, match="downloads are forbidden.*--inception-weights PATH"):
+        resolve_weights(None)
+
+
+def test_offline_refuses_the_clip_download(no_network, monkeypatch, tmp_path):
+    from t2ibench.features.clip import download_clip_weights
+
+    monkeypatch.setenv(defaults.OFFLINE_ENV, "true")
+    with pytest.raises(defaults.DownloadForbidden, match="open_clip's ViT-B-32/openai.*--weights clip=PATH"):
+        download_clip_weights("ViT-B-32", "openai", cache_dir=tmp_path)
+
+
+def test_cli_offline_flag_is_one_clear_line(no_network, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv(defaults.OFFLINE_ENV, "0")   # monkeypatch restores the variable after the CLI sets it
+    code = cli_main(["eval", "--generator", "real", "--metrics", "fid@inception-v3-compat", "--n-images", "60",
+                     "--offline", "--out", str(tmp_path), "--no-progress", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "downloads are forbidden" in err
+
+
+def test_offline_flag_values(monkeypatch):
+    for value, expected in [("1", True), ("on", True), ("0", False), ("", None)]:
+        monkeypatch.setenv("T2IBENCH_TEST_FLAG", value)
+        assert defaults.env_bool("T2IBENCH_TEST_FLAG") is expected
+    monkeypatch.setenv("T2IBENCH_TEST_FLAG", "maybe")
+    with pytest.raises(ValueError, match="expected 1/0"):
+        defaults.env_bool("T2IBENCH_TEST_FLAG")
