@@ -20,9 +20,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from t2ibench.imageops import resize_antialiased
 from t2ibench import defaults
 from t2ibench.data import Caption, CaptionedImageDataset, load_dataset
 from t2ibench.features import FeatureExtractor, load_extractor
@@ -145,8 +145,7 @@ def _resolve_roles(metric: MetricProtocol, extractor: FeatureExtractor) -> dict[
 def _resize_to(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(images.shape[-2:]) == tuple(size):
         return images
-    x = F.interpolate(images.float(), size=size, mode="bilinear", align_corners=False, antialias=True)
-    return x.round().clamp(0, 255).to(torch.uint8)
+    return resize_antialiased(images.float(), size, round_levels=True).to(torch.uint8)
 
 
 def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, n_images: int | None = None,

@@ -10,18 +10,11 @@ No flip augmentation: ``shapes`` captions say left and right.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from models.common.gan import TrainBatch
 from models.common.text_encoder import FrozenTextEncoder
 from t2ibench.data.training_pairs import CaptionedTrainSet
-
-
-def resize_images(x: torch.Tensor, size: int) -> torch.Tensor:
-    """float ``[N, 3, H, W]`` -> ``[N, 3, size, size]`` (antialiased bilinear; identity at the same size)."""
-    if tuple(x.shape[-2:]) == (size, size):
-        return x
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+from t2ibench.imageops import resize_antialiased
 
 
 class GANTrainingData:
@@ -38,6 +31,6 @@ class GANTrainingData:
     def batch(self, idx: torch.Tensor, epoch: int, device) -> TrainBatch:
         ids, lengths, classes = self.pairs.captions(idx, epoch)
         full = self.pairs.images(idx).to(device).float() / 127.5 - 1.0
-        images = [resize_images(full, s).clamp(-1, 1) for s in self.image_sizes]
+        images = [resize_antialiased(full, s, value_range=(-1.0, 1.0)) for s in self.image_sizes]
         return TrainBatch(images, self.text_encoder.encode_ids(ids, lengths),
                           torch.as_tensor(classes, device=device))

@@ -79,6 +79,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from t2ibench.imageops import resize_antialiased
 from t2ibench.evaluators.checkpoint import (WEIGHTS_DIR, load_into, load_state, save_state,
                                             write_manifest)
 from t2ibench.safe_load import read_state_dict
@@ -384,9 +385,8 @@ def preprocess(images: torch.Tensor, config: dict) -> torch.Tensor:
     ``cnn``: antialiased bilinear resize to ``input_size`` (skipped when already that size);
     ``inception``: scaled to [-1, 1] here, resized to 299 inside the encoder (AttnGAN)."""
     x = images.float()
-    size = config["input_size"]
-    if config["backbone"] == "cnn" and tuple(x.shape[-2:]) != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True).clamp(0, 255)
+    if config["backbone"] == "cnn":
+        x = resize_antialiased(x, config["input_size"])
     return x / 127.5 - 1.0
 
 

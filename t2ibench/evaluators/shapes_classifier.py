@@ -36,6 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from t2ibench.imageops import resize_antialiased
 from t2ibench.evaluators.checkpoint import WEIGHTS_DIR, load_into, load_state, save_state
 from t2ibench.evaluators.training import add_training_args, command_line, run_info
 
@@ -86,10 +87,7 @@ def build_classifier(config: dict | None = None) -> ShapesClassifier:
 
 def preprocess(images: torch.Tensor, size: int = INPUT_SIZE) -> torch.Tensor:
     """uint8 ``[N, 3, H, W]`` -> float ``[N, 3, size, size]`` in [-1, 1] (antialiased bilinear resize)."""
-    x = images.float()
-    if tuple(x.shape[-2:]) != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True).clamp(0, 255)
-    return x / 127.5 - 1.0
+    return resize_antialiased(images.float(), size) / 127.5 - 1.0
 
 
 @torch.no_grad()

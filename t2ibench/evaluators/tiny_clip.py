@@ -63,6 +63,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from t2ibench.imageops import resize_antialiased
 from t2ibench.evaluators.checkpoint import WEIGHTS_DIR, load_into, load_state, save_state, write_manifest
 from t2ibench.evaluators.training import add_training_args, command_line, run_info
 
@@ -210,11 +211,7 @@ def preprocess(images: torch.Tensor, config: dict, normalise: bool = True) -> to
     """uint8 ``[N, 3, H, W]`` -> float ``[N, 3, S, S]``: bilinear antialiased resize to S (skipped at S),
     rounded to uint8 levels, scaled to [0, 1], then (``normalise``) CLIP mean/std normalised."""
     size = config["input_size"]
-    x = images.float()
-    if tuple(x.shape[-2:]) != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        x = x.round().clamp(0, 255)
-    x = x / 255.0
+    x = resize_antialiased(images.float(), size, round_levels=True) / 255.0
     if normalise:
         mean = torch.tensor(config["mean"], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
         std = torch.tensor(config["std"], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)

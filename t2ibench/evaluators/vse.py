@@ -79,6 +79,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from t2ibench.imageops import resize_antialiased
 from t2ibench.evaluators.checkpoint import (WEIGHTS_DIR, load_into, load_state, save_state,
                                             weights_and_manifest_paths, write_manifest)
 from t2ibench.evaluators.training import add_training_args, command_line, run_info
@@ -232,9 +233,7 @@ class VSE(nn.Module):
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 ``[N, 3, H, W]`` -> the image encoder's float input (resize, scale)."""
         size = self.config["image_size"]
-        x = images.float()
-        if tuple(x.shape[-2:]) != (size, size):
-            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True).clamp(0, 255)
+        x = resize_antialiased(images.float(), size)
         if self.config["image_encoder"] == "cnn":
             return x / 127.5 - 1.0
         mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)

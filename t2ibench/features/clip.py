@@ -59,6 +59,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from t2ibench.imageops import resize_antialiased
 from t2ibench import defaults, safe_load
 from t2ibench.features import register_extractor
 from t2ibench.features.base import TextImageEncoder
@@ -88,10 +89,7 @@ class ClipWeightsUnavailable(RuntimeError):
 def _resize(x: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
     """float ``[N,3,H,W]`` in [0, 255] -> resized with antialiasing, rounded and clipped to uint8 levels
     (PIL's resize returns uint8); unchanged when the size already matches (PIL returns a copy)."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    x = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=True)
-    return x.round().clamp(0, 255)
+    return resize_antialiased(x, size, mode=mode, round_levels=True)
 
 
 def clip_preprocess(images: torch.Tensor, size: int, mean, std, interpolation: str = "bicubic",
