@@ -17,15 +17,7 @@ from models.common import attngan_losses as L
 from models.common.conditioning import kl_loss
 from models.common.discriminators import multi_scale
 from models.common.gan import TextToImageGAN
-
-
-def stage_sizes(config: dict) -> tuple[int, ...]:
-    """Output sizes of the stages: ``4·2^init_ups`` doubled per further stage (must end at ``image_size``)."""
-    sizes = tuple(4 * 2 ** config["init_ups"] * 2 ** k for k in range(config["stages"]))
-    if sizes[-1] != config["image_size"]:
-        raise ValueError(f"config: the stages make {sizes} px images, the last must be image_size "
-                         f"{config['image_size']}")
-    return sizes
+from models.common.stages import stage_sizes
 
 
 class AttnGANFamily(TextToImageGAN):
@@ -33,7 +25,7 @@ class AttnGANFamily(TextToImageGAN):
 
     def __init__(self, config: dict, generator: nn.Module, spectral_norm: bool = False):
         super().__init__(config)
-        self.image_sizes = stage_sizes(config)
+        self.image_sizes = stage_sizes(config["init_ups"], config["stages"], config["image_size"])
         self.noise_dim = config["z_dim"] + config["c_dim"]
         self.generator = generator
         self.discriminators = multi_scale(self.image_sizes, config["ndf"], config["text_dim"],

@@ -24,6 +24,15 @@ from models.common.conditioning import ConditioningAugmentation
 from models.common.gan import GeneratorOutput, split_noise
 
 
+def stage_sizes(init_ups: int, stages: int, image_size: int) -> tuple[int, ...]:
+    """Output sizes of a staged generator, smallest first: ``4·2^init_ups`` doubled per further stage;
+    a ``ValueError`` unless the last is ``image_size``."""
+    sizes = tuple(4 * 2 ** init_ups * 2 ** k for k in range(stages))
+    if sizes[-1] != image_size:
+        raise ValueError(f"config: the stages make {sizes} px images, the last must be image_size {image_size}")
+    return sizes
+
+
 class InitStage(nn.Module):
     def __init__(self, in_dim: int, ngf: int, ups: int):
         super().__init__()

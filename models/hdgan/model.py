@@ -19,7 +19,7 @@ from torch import nn
 
 from models.common.conditioning import kl_loss
 from models.common.gan import TextToImageGAN
-from models.common.gan_losses import LOSSES, generator_loss
+from models.common.gan_losses import LOSSES
 from models.hdgan.networks import Discriminator, Generator
 
 PATCH_R = {"paper": (1, 3, 5), "code": (1, 1, 5)}
@@ -68,6 +68,6 @@ class HDGAN(TextToImageGAN):
         adv = 0.0
         for d, x in zip(self.discriminators, out.images):
             h = d.encode(x)
-            adv = adv + generator_loss("ls", d.pair_logits(h, t)) + _LS_GEN(d.local_logits(h))
+            adv = adv + _LS_GEN(d.pair_logits(h, t)) + _LS_GEN(d.local_logits(h))
         kl = kl_loss(out.mu, out.logvar)
         return {"loss": adv + self.config["kl_weight"] * kl, "adv": adv.detach(), "kl": kl.detach()}

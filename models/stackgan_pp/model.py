@@ -25,6 +25,7 @@ from models.common.conditioning import kl_loss
 from models.common.discriminators import multi_scale
 from models.common.gan import TextToImageGAN
 from models.common.gan_losses import LOSSES
+from models.common.stages import stage_sizes
 from models.stackgan_pp.networks import Generator
 
 _REAL, _FAKE, _GEN = LOSSES["bce"]
@@ -52,9 +53,7 @@ class StackGANpp(TextToImageGAN):
     def __init__(self, config: dict):
         super().__init__(config)
         c = config
-        self.image_sizes = tuple(4 * 2 ** c["init_ups"] * 2 ** k for k in range(c["branches"]))
-        if self.image_sizes[-1] != c["image_size"]:
-            raise ValueError(f"config: the branches make {self.image_sizes} px, the last must be {c['image_size']}")
+        self.image_sizes = stage_sizes(c["init_ups"], c["branches"], c["image_size"])
         self.noise_dim = c["z_dim"] + c["c_dim"]
         self.generator = Generator(c["text_dim"], c["z_dim"], c["c_dim"], c["ngf"], c["init_ups"], c["branches"],
                                    c["r_num"])
