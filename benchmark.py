@@ -13,7 +13,10 @@ pass with every metric, and
     leaderboards/<dataset>/results/<generator>.json        full results with provenance
     leaderboards/<dataset>/sanity/sanity.{md,csv,png}      the metric sanity suite (heat map)
 
-are written (atomically). Run ``python benchmark.py --help`` for the options.
+are written (atomically). The generated images are kept as PNG shards in
+``--images-dir`` (default ``runs/benchmark/<dataset>/<generator>-<run key>/``, the key
+hashing generator weights, seed, dataset and caption plan), so an interrupted benchmark
+rerun with the same command reads back what it had generated and generates only the rest. Run ``python benchmark.py --help`` for the options.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from pathlib import Path
 from t2ibench import defaults
 from t2ibench.cli import (add_run_args, comma_list, extractor_weights_from_args, load_dataset_from_args, resolve_device,
                           run_cli)
+from t2ibench.io import safe_filename
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,12 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "(python -m models.train --all --config tiny --ship; about 1.5 h on 2 CPU cores)")
     p.add_argument("--no-sanity", action="store_true",
                    help="skip the metric sanity suite (written to <out>/<dataset>/sanity/)")
+    p.add_argument("--images-dir", default="runs/benchmark",
+                   help="where the generated images are kept as PNG shards, per dataset and row; an interrupted run "
+                        "resumes from them (default %(default)s)")
     add_run_args(p, out_default="leaderboards")
     return p
 
 
 def run(args) -> int:
-    from t2ibench.engine import evaluate, evaluation_plan
+    from t2ibench.engine import evaluate, evaluation_plan, run_identity
+    from t2ibench.io import sha256_json
     from t2ibench.generators.base import generate_checked
     from t2ibench.generators.reference import REFERENCE_GENERATORS
     from t2ibench.leaderboard import write_leaderboard
@@ -74,13 +82,18 @@ def run(args) -> int:
             except NoWeightsError as e:
                 print(f"skipping {name}: {e}", flush=True)
                 continue
-            result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=args.n_images,
+            n_images = args.n_images or len(dataset)
+            key = sha256_json(run_identity(generator, name, dataset, evaluation_plan(dataset, n_images, args.seed),
+                                           args.seed))[:12]
+            result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=n_images,
                               seed=args.seed, batch_size=args.batch_size, device=device, extractor_weights=weights,
-                              progress=not args.no_progress, generator_name=name, allow_small_n=args.allow_small_n)
-            result.save(out / "results" / f"{name}.json")
+                              progress=not args.no_progress, generator_name=name, allow_small_n=args.allow_small_n,
+                              image_dir=Path(args.images_dir) / dataset_name / f"{safe_filename(name)}-{key}",
+                              shard_size=args.shard_size)
+            result.save(out / "results" / f"{safe_filename(name)}.json")
             plan = evaluation_plan(dataset, 8, args.seed)
             save_captioned_grid(generate_checked(generator, name, plan, seed=args.seed), plan,
-                                out / "samples" / f"{name}.png", title=f"{name} on {dataset_name}")
+                                out / "samples" / f"{safe_filename(name)}.png", title=f"{name} on {dataset_name}")
             print(result.summary(), flush=True)
             results.append(result)
         title = f"{dataset_name} ({dataset.split} split, n={results[0].n_images}, seed={args.seed})"

@@ -6,8 +6,8 @@
     t2ibench train-classifier --out t2ibench/evaluators/weights
     t2ibench train-evaluators --dataset shapes --out t2ibench/evaluators/weights
 
-Bad input (an unknown name, a missing file, a wrong argument) ends with a one-line
-``error: ...`` and exit status 2, not a traceback.
+Bad input (an unknown name, a missing file, a wrong argument) and failed writes (disk
+full, permissions) end with a one-line ``error: ...`` and exit status 2, not a traceback.
 """
 from __future__ import annotations
 
@@ -53,6 +53,9 @@ def add_run_args(p: argparse.ArgumentParser, out_default: str) -> None:
                         "(repeatable)")
     p.add_argument("--data-root", default=None, help="folder of a real dataset in its standard layout (cub, flowers, coco)")
     p.add_argument("--image-size", type=int, default=None, help="dataset image size in pixels (default: the dataset's)")
+    p.add_argument("--shard-size", type=int, default=defaults.SHARD_SIZE,
+                   help="generated images per PNG shard, the unit an interrupted run resumes from "
+                        "(default %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--offline", action="store_true",
                    help=f"forbid every download (as ${defaults.OFFLINE_ENV}=1): weights must be local files")
@@ -94,17 +97,20 @@ def _cmd_eval(args) -> int:
     dataset = load_dataset_from_args(args, args.dataset, args.split)
     generator = load_generator(args.generator, dataset=dataset, device=device)
     weights = extractor_weights_from_args(args)
+    out = Path(args.out)
     result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=args.n_images, seed=args.seed,
                       batch_size=args.batch_size, device=device, extractor_weights=weights,
                       progress=not args.no_progress, generator_name=args.generator,
-                      allow_small_n=args.allow_small_n)
-    out = Path(args.out)
+                      allow_small_n=args.allow_small_n, image_dir=None if args.no_images else out / "images",
+                      shard_size=args.shard_size)
     result.save(out / "result.json")
     from t2ibench.engine import evaluation_plan
     from t2ibench.generators.base import generate_checked
+    from t2ibench.image_store import ImageStore
 
     plan = evaluation_plan(dataset, min(16, result.n_images), args.seed)
-    images = generate_checked(generator, args.generator, plan, seed=args.seed)
+    images = (generate_checked(generator, args.generator, plan, seed=args.seed) if args.no_images
+              else ImageStore.existing(out / "images").head(len(plan)))
     save_captioned_grid(images, plan, out / "samples.png", title=f"{args.generator} on {dataset.name}")
     print(result.summary())
     print(f"wrote {out / 'result.json'} and {out / 'samples.png'}")
@@ -190,11 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate one generator on one dataset and write result.json + samples.png",
                        description="Generate one image per caption of the test split, extract features once and "
-                                   "compute every requested metric; writes OUT/result.json and OUT/samples.png.")
+                                   "compute every requested metric; writes OUT/result.json, OUT/samples.png and the "
+                                   "generated images as PNG shards in OUT/images/ (rerun the same command after an "
+                                   "interruption to resume: finished shards are read back, not regenerated).")
     p.add_argument("--generator", required=True,
                    help="registered name (see 't2ibench list generators'), entry point, or 'module:callable'")
     p.add_argument("--dataset", default=defaults.DATASET, help="dataset name (default %(default)s)")
     p.add_argument("--split", default="test", help="dataset split to evaluate on (default %(default)s)")
+    p.add_argument("--no-images", action="store_true",
+                   help="do not keep the generated images in OUT/images (PNG shards; an interrupted run resumes "
+                        "from them when the same command is run again)")
     add_run_args(p, out_default="runs/eval")
     p.set_defaults(func=_cmd_eval)
 
@@ -253,7 +264,7 @@ def run_cli(func, args) -> int:
         os.environ[defaults.OFFLINE_ENV] = "1"
     try:
         return func(args)
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (ValueError, TypeError, OSError) as e:
         if os.environ.get("T2IBENCH_DEBUG"):
             raise
         print(f"error: {e}", file=sys.stderr)

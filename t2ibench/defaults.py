@@ -24,6 +24,10 @@ SEED = 0
 #: Images per forward pass of a generator or feature extractor.
 BATCH_SIZE = 50
 
+#: Generated images per PNG shard of an image folder (t2ibench.image_store): the unit an
+#: interrupted run resumes from.
+SHARD_SIZE = 250
+
 #: Inception Score: number of splits (Salimans et al. 2016; StackGAN/AttnGAN code use 10).
 IS_SPLITS = 10
 

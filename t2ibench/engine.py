@@ -27,6 +27,7 @@ from t2ibench import defaults
 from t2ibench.data import Caption, CaptionedImageDataset, load_dataset
 from t2ibench.features import FeatureExtractor, load_extractor
 from t2ibench.generators.base import generate_checked
+from t2ibench.image_store import ImageStore
 from t2ibench.io import atomic_write, sha256_json
 from t2ibench.protocols import Collected, MetricProtocol, parse_metric
 from t2ibench.registry import load_generator
@@ -142,6 +143,56 @@ def _resolve_roles(metric: MetricProtocol, extractor: FeatureExtractor) -> dict[
     return keys
 
 
+def run_identity(generator, generator_name: str, dataset: CaptionedImageDataset, plan: Sequence[Caption],
+                 seed: int) -> dict:
+    """What makes two runs' generated images the same: the key of an image folder's manifest.
+
+    The generator's ``fingerprint`` attribute, when it has one (zoo models: their weights'
+    sha256), tells retrained weights apart; without it the name stands for the generator.
+    """
+    return {"generator": generator_name, "generator_fingerprint": getattr(generator, "fingerprint", None),
+            "dataset": dataset.name, "split": dataset.split, "dataset_fingerprint": dataset.fingerprint,
+            "seed": int(seed), "plan_sha256": sha256_json([[str(c), c.image_index] for c in plan])}
+
+
+def generated_batches(generator, generator_name: str, plan: Sequence[Caption], seed: int, batch_size: int,
+                      store: ImageStore | None = None, progress: bool = True):
+    """Yield ``(start, stop, uint8 images)`` over the plan in batches of at most ``batch_size``.
+
+    Image ``k`` is generated with per-caption seed ``seed + k``. With a ``store``, complete shards
+    are read back from disk instead of generated, and every newly generated shard is written
+    (atomically) before its images are yielded.
+    """
+    bar = tqdm(total=len(plan), desc=f"{generator_name}", unit="img", disable=not progress)
+    spans = store.shard_ranges() if store is not None else [(None, 0, len(plan))]
+    for shard, lo, hi in spans:
+        if store is not None and store.is_complete(shard):
+            images = store.read(shard, plan[lo:hi])
+            bar.set_postfix_str(f"shard {shard} read back")
+            for start, stop in _batches(hi - lo, batch_size):
+                yield lo + start, lo + stop, images[start:stop]
+                bar.update(stop - start)
+            continue
+        made = []
+        for start, stop in _batches(hi - lo, batch_size):
+            images = generate_checked(generator, generator_name, plan[lo + start:lo + stop], seed=seed + lo + start)
+            if store is None:
+                yield lo + start, lo + stop, images
+                bar.update(stop - start)
+            else:
+                made.append(images)
+        if store is not None:
+            if len({tuple(x.shape[1:]) for x in made}) != 1:
+                raise ValueError(f"generator {generator_name!r} returned images of different sizes within one run: "
+                                 f"{sorted({tuple(x.shape[1:]) for x in made})}")
+            images = torch.cat(made)
+            store.write(shard, images, plan[lo:hi])
+            for start, stop in _batches(hi - lo, batch_size):
+                yield lo + start, lo + stop, images[start:stop]
+                bar.update(stop - start)
+    bar.close()
+
+
 def _resize_to(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(images.shape[-2:]) == tuple(size):
         return images
@@ -151,7 +202,8 @@ def _resize_to(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, n_images: int | None = None,
              seed: int = defaults.SEED, batch_size: int = defaults.BATCH_SIZE, device: str = "cpu",
              extractor_weights: dict[str, str] | None = None, progress: bool = True,
-             generator_name: str | None = None, allow_small_n: bool = False) -> EvalResult:
+             generator_name: str | None = None, allow_small_n: bool = False, image_dir=None,
+             shard_size: int = defaults.SHARD_SIZE) -> EvalResult:
     """Evaluate ``generator`` on ``dataset`` in one pass and return an :class:`EvalResult`.
 
     generator: a registered name, ``"module:callable"``, or an object with ``generate``;
@@ -164,6 +216,10 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     ``defaults.FID_MIN_IMAGES``, for its covariance) is an error before anything is
     generated; ``allow_small_n=True`` computes it anyway, with a ``UserWarning`` and a line in
     ``EvalResult.warnings`` that the saved result keeps.
+
+    image_dir: a folder that keeps every generated image as PNG shards of ``shard_size``
+    (:mod:`t2ibench.image_store`); rerunning the same evaluation after an interruption reads
+    the finished shards back and generates only the rest, with the same final metrics.
     """
     t0 = time.time()
     if isinstance(dataset, str):
@@ -214,9 +270,10 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     paired_chunks: dict[str, list[torch.Tensor]] = {p.name: [] for p in paired}
     image_chunks: list[torch.Tensor] = []
 
-    bar = tqdm(total=n_images, desc=f"{generator_name} on {dataset.name}", unit="img", disable=not progress)
-    for start, stop in _batches(n_images, batch_size):
-        images = generate_checked(generator, generator_name, plan[start:stop], seed=seed + start)
+    store = (ImageStore.open(image_dir, run_identity(generator, generator_name, dataset, plan, seed), n_images,
+                             shard_size) if image_dir is not None else None)
+    resumed = len(store.completed()) if store is not None else 0
+    for start, stop, images in generated_batches(generator, generator_name, plan, seed, batch_size, store, progress):
         for name, extractor in extractors.items():
             feats = extractor(images)
             for out in _requested_outputs(extractor):
@@ -227,8 +284,6 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
                 paired_chunks[p.name].append(p.paired_values(images, real).double().cpu())
         if keep_images:
             image_chunks.append(images)
-        bar.update(stop - start)
-    bar.close()
 
     collected.fake = {k: np.concatenate(v).astype(np.float32) for k, v in fake_chunks.items()}
     collected.paired = {k: torch.cat(v).numpy() for k, v in paired_chunks.items()}
@@ -245,6 +300,8 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         n_images=int(n_images), seed=int(seed), metrics=results,
         extractors={name: e.describe() for name, e in extractors.items()},
         provenance={"versions": package_versions(), "device": str(device), "batch_size": batch_size,
+                    **({"images": {"dir": str(store.root), "shards": len(store.shard_ranges()),
+                                   "shards_read_back": resumed}} if store is not None else {}),
                     "seconds": round(time.time() - t0, 2),
                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         warnings=notes,

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -63,3 +64,34 @@ def sha256_file(path, chunk: int = 1 << 20) -> str:
 def sha256_json(obj) -> str:
     """Hex sha256 of the canonical JSON of ``obj`` (sorted keys): a fingerprint of parameters."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._+-]")
+
+
+def safe_filename(name: str) -> str:
+    """A file name made from a user-given name (a generator such as ``mypkg.mod:make``) that
+    stays one plain name inside its folder: characters other than letters, digits and
+    ``._+-`` become ``_``, and leading dots are dropped (no ``..``, no hidden files)."""
+    cleaned = _UNSAFE_FILENAME.sub("_", str(name)).lstrip(".")
+    if not cleaned:
+        raise ValueError(f"cannot make a file name from {name!r}")
+    return cleaned
+
+
+def path_inside(root, relative, what: str = "path") -> Path:
+    """``root / relative``, refusing a ``relative`` that would lead outside ``root``.
+
+    For names that come from input files (dataset index files, caption JSON, manifests):
+    an absolute path, ``..`` components or a symlink pointing out of ``root`` are a
+    ``ValueError`` naming ``what``, so an index file cannot make t2ibench read or write
+    anywhere else.
+    """
+    root = Path(root)
+    rel = Path(relative)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise ValueError(f"{what} {str(relative)!r} leads outside {root}; expected a path relative to it")
+    target = root / rel
+    if not target.resolve().is_relative_to(root.resolve()):
+        raise ValueError(f"{what} {str(relative)!r} leads outside {root} (through a symbolic link)")
+    return target

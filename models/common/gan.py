@@ -118,6 +118,11 @@ class ZooGenerator:
         self.text_encoder = text_encoder.to(self.device)
         self.info = info or {}
 
+    @property
+    def fingerprint(self) -> str | None:
+        """The sha256 of the weights file: tells retrained weights apart (image folders, results)."""
+        return self.info.get("sha256")
+
     @torch.no_grad()
     def generate(self, captions: Sequence[str], seed: int = 0) -> torch.Tensor:
         from t2ibench.generators.base import per_caption_noise

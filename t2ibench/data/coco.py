@@ -56,6 +56,7 @@ from t2ibench.data.base import Box
 from t2ibench.data.image_files import (literal_block, FileListDataset, check_image_size, check_root, check_split,
                                        read_caption_file, require_dir, require_file, scale_box)
 from t2ibench.data.safe_pickle import load_filenames
+from t2ibench.io import path_inside
 
 JSON_LAYOUT = literal_block(__doc__, 0)
 
@@ -179,6 +180,7 @@ class COCODataset(FileListDataset):
         files, keys, captions, wh, missing = [], [], [], [], []
         for iid in ids:
             fname, w, h = images[iid]
+            path_inside(img_dir, fname, what=f"coco: {cap_path}: file_name")
             rel = f"{part}{year}/{fname}"
             if not (root / rel).is_file():
                 missing.append(root / rel)
