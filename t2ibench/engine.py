@@ -161,13 +161,24 @@ def generated_batches(generator, generator_name: str, plan: Sequence[Caption], s
 
     Image ``k`` is generated with per-caption seed ``seed + k``. With a ``store``, complete shards
     are read back from disk instead of generated, and every newly generated shard is written
-    (atomically) before its images are yielded.
+    (atomically) before its images are yielded. Every image of a run must have the same size
+    (the first batch's): a generator whose size changes is an error naming it.
     """
     bar = tqdm(total=len(plan), desc=f"{generator_name}", unit="img", disable=not progress)
+    first_shape = None
+
+    def same_size(images: torch.Tensor, start: int) -> torch.Tensor:
+        nonlocal first_shape
+        first_shape = first_shape or tuple(images.shape[1:])
+        if tuple(images.shape[1:]) != first_shape:
+            raise ValueError(f"generator {generator_name!r} returned {tuple(images.shape[1:])} images from plan entry "
+                             f"{start} on, after {first_shape} images before; expected one size for the whole run")
+        return images
+
     spans = store.shard_ranges() if store is not None else [(None, 0, len(plan))]
     for shard, lo, hi in spans:
         if store is not None and store.is_complete(shard):
-            images = store.read(shard, plan[lo:hi])
+            images = same_size(store.read(shard, plan[lo:hi]), lo)
             bar.set_postfix_str(f"shard {shard} read back")
             for start, stop in _batches(hi - lo, batch_size):
                 yield lo + start, lo + stop, images[start:stop]
@@ -175,16 +186,14 @@ def generated_batches(generator, generator_name: str, plan: Sequence[Caption], s
             continue
         made = []
         for start, stop in _batches(hi - lo, batch_size):
-            images = generate_checked(generator, generator_name, plan[lo + start:lo + stop], seed=seed + lo + start)
+            images = same_size(generate_checked(generator, generator_name, plan[lo + start:lo + stop],
+                                                seed=seed + lo + start), lo + start)
             if store is None:
                 yield lo + start, lo + stop, images
                 bar.update(stop - start)
             else:
                 made.append(images)
         if store is not None:
-            if len({tuple(x.shape[1:]) for x in made}) != 1:
-                raise ValueError(f"generator {generator_name!r} returned images of different sizes within one run: "
-                                 f"{sorted({tuple(x.shape[1:]) for x in made})}")
             images = torch.cat(made)
             store.write(shard, images, plan[lo:hi])
             for start, stop in _batches(hi - lo, batch_size):

@@ -65,10 +65,19 @@ def check_captions(captions, name: str = "captions") -> list[str]:
     if len(captions) == 0:
         raise ValueError(f"{name}: no captions were given")
     for i, c in enumerate(captions):
+        if isinstance(c, (bytes, bytearray)):
+            raise TypeError(f"{name}[{i}]: expected str, got {type(c).__name__}; decode it first "
+                            f"(e.g. caption.decode('utf-8'))")
         if not isinstance(c, str):
             raise TypeError(f"{name}[{i}]: expected str, got {type(c).__name__}")
         if not c.strip():
             raise ValueError(f"{name}[{i}]: the caption is empty")
+        try:
+            c.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValueError(f"{name}[{i}]: the caption is not valid UTF-8 text ({e.reason} at character "
+                             f"{e.start}: {c[max(0, e.start - 20):e.start + 1]!r}); it was probably decoded with "
+                             f"errors='surrogateescape' from bytes in another encoding") from None
     return list(captions)
 
 

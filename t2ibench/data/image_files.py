@@ -143,17 +143,25 @@ def scale_box(label: str, x0: float, y0: float, x1: float, y1: float, *, origin=
 def read_caption_file(path) -> list[str]:
     """Captions of one image: one per line, stripped, empty lines dropped.
 
-    The file is decoded as UTF-8 (undecodable bytes become U+FFFD); the ``"\\ufffd\\ufffd"``
-    pairs of the CUB text files are replaced by a space, as AttnGAN does. Raises ValueError
-    naming the file when it is missing, unreadable or holds no caption.
+    The file must be UTF-8 (a byte-order mark is dropped); the ``"\\ufffd\\ufffd"`` pairs of
+    the CUB text files (valid UTF-8: two replacement characters) are replaced by a space, as
+    AttnGAN does. Raises ValueError naming the file when it is missing, unreadable, not
+    UTF-8 (with the line and byte) or holds no caption.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"caption file not found: {path}")
     try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        data = path.read_bytes()
     except OSError as e:
         raise ValueError(f"cannot read the caption file {path}: {e}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ValueError(f"caption file {path} is not valid UTF-8: byte {e.start} (line {line}) is "
+                         f"{data[e.start:e.start + 1]!r} ({e.reason}); expected UTF-8 text, one caption per "
+                         f"line — convert the file, e.g. iconv -f latin1 -t utf-8") from None
     text = text.replace("\ufeff", "").replace("\ufffd\ufffd", " ")
     caps = [line.strip() for line in text.splitlines()]
     caps = [c for c in caps if c]

@@ -26,15 +26,17 @@ def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
     return (v * np.sqrt(w)) @ v.T
 
 
-def _check_gaussian(mu, sigma, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _check_gaussian(mu, sigma, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate the ``k``-th Gaussian (arguments ``mu{k}``, ``sigma{k}``); float64 mean and symmetrised covariance."""
     mu = np.asarray(mu, dtype=np.float64)
     if mu.ndim != 1:
-        raise ValueError(f"{name}: mu must be 1-d [D], got shape {mu.shape}")
-    sigma = check_features(sigma, f"{name}: sigma")
+        raise ValueError(f"mu{k}: expected a 1-d mean [D], got shape {mu.shape}")
+    sigma = check_features(sigma, f"sigma{k}")
     if sigma.shape != (mu.shape[0], mu.shape[0]):
-        raise ValueError(f"{name}: sigma must be [D, D] with D = len(mu) = {mu.shape[0]}, got {sigma.shape}")
+        raise ValueError(f"sigma{k}: expected a [D, D] covariance with D = len(mu{k}) = {mu.shape[0]}, "
+                         f"got shape {sigma.shape}")
     if not np.isfinite(mu).all():
-        raise ValueError(f"{name}: mu contains NaN or Inf values")
+        raise ValueError(f"mu{k}: contains NaN or Inf values")
     return mu, (sigma + sigma.T) / 2.0
 
 
@@ -44,10 +46,11 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     mu: ``[D]``; sigma: ``[D, D]`` symmetric positive semi-definite (singular is fine).
     Returns a float >= 0 (clipped at 0 against round-off).
     """
-    mu1, sigma1 = _check_gaussian(mu1, sigma1, "first Gaussian")
-    mu2, sigma2 = _check_gaussian(mu2, sigma2, "second Gaussian")
+    mu1, sigma1 = _check_gaussian(mu1, sigma1, 1)
+    mu2, sigma2 = _check_gaussian(mu2, sigma2, 2)
     if mu1.shape != mu2.shape:
-        raise ValueError(f"the two Gaussians have different dimensions: {mu1.shape[0]} and {mu2.shape[0]}")
+        raise ValueError(f"mu1 and mu2: the two Gaussians have different dimensions: {mu1.shape[0]} and "
+                         f"{mu2.shape[0]}")
     root1 = _psd_sqrt(sigma1)
     middle = root1 @ sigma2 @ root1
     eig = np.clip(np.linalg.eigvalsh((middle + middle.T) / 2.0), 0.0, None)
