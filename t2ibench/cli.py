@@ -1,6 +1,7 @@
 """The ``t2ibench`` command line.
 
     t2ibench eval --generator real --dataset shapes --metrics fid,is --out runs/real
+    t2ibench compare runs/real/result.json reference.json     (CI gate: exit 1 if a metric differs)
     t2ibench list generators|datasets|metrics|extractors
     t2ibench preview --dataset shapes --out shapes.png
     t2ibench train-classifier --out t2ibench/evaluators/weights
@@ -117,6 +118,26 @@ def _cmd_eval(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    from t2ibench.result import EvalResult, compare_results
+
+    results = []
+    for path in (args.result, args.reference):
+        try:
+            results.append(EvalResult.load(path))
+        except (OSError, ValueError, TypeError) as e:
+            raise ValueError(f"{path}: not a readable t2ibench result.json ({type(e).__name__}: {e})") from None
+    rows = compare_results(*results, rtol=args.rtol, hits=args.hits)
+    print(f"{'metric':<28} {'value':>14} {'reference':>14} {'tolerance':>10}")
+    for r in rows:
+        value = "missing" if r["value"] is None else f"{r['value']:.8g}"
+        print(f"{r['metric']:<28} {value:>14} {r['reference']:>14.8g} {r['tolerance']:>10.2g}"
+              f"  {'ok' if r['ok'] else 'DIFFERS'}")
+    bad = [r["metric"] for r in rows if not r["ok"]]
+    print(f"{len(rows) - len(bad)} of {len(rows)} metrics agree" + (f"; differ: {', '.join(bad)}" if bad else ""))
+    return 1 if bad else 0
+
+
 def _cmd_list(args) -> int:
     from t2ibench.data import list_datasets
     from t2ibench.features import list_extractors
@@ -216,6 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=defaults.DATASET, help="dataset (default %(default)s)")
     add_run_args(p, out_default="runs/sanity")
     p.set_defaults(func=_cmd_sanity)
+
+    p = sub.add_parser("compare", help="check a result against a reference result within the cross-machine "
+                                       "tolerance (exit 1 if a metric differs): a CI gate",
+                       description="Compare every metric of REFERENCE with RESULT (two result.json files of the "
+                                   "same generator, dataset, n_images and seed). Tolerance: relative --rtol for "
+                                   "continuous metrics, --hits hits for retrieval shares (R-precision, Rank-1). "
+                                   "Exit status 0 when all agree, 1 when one differs or is missing, 2 on bad "
+                                   "input.")
+    p.add_argument("result", help="the result.json to check")
+    p.add_argument("reference", help="the reference result.json")
+    p.add_argument("--rtol", type=float, default=defaults.COMPARE_RTOL,
+                   help="relative tolerance of continuous metrics (default %(default)s)")
+    p.add_argument("--hits", type=int, default=defaults.COMPARE_HITS,
+                   help="tolerance of retrieval shares, in hits (default %(default)s)")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("list", help="list registered generators, datasets, metrics or feature extractors")
     p.add_argument("kind", nargs="?", choices=["generators", "datasets", "metrics", "extractors"])

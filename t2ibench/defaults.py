@@ -21,8 +21,13 @@ DATASET = "shapes"
 IMAGE_SIZE = 64
 SEED = 0
 
-#: Images per forward pass of a generator or feature extractor.
+#: Images per call of a generator (``--batch-size``).
 BATCH_SIZE = 50
+#: Images per forward pass of a feature extractor and per paired-metric call, in chunks aligned
+#: to the plan (0..49, 50..99, ...) whatever the generation batch size: float32 kernels round
+#: differently for different batch shapes, so a fixed chunk keeps features bit-for-bit
+#: independent of ``--batch-size``. Changing it changes features in the last float32 bits.
+FEATURE_BATCH_SIZE = 50
 
 #: Generated images per PNG shard of an image folder (t2ibench.image_store): the unit an
 #: interrupted run resumes from.
@@ -75,6 +80,16 @@ RANK_FOLD_SIZE = 1000
 RANK_KS = (1, 5, 10)
 #: CLIPScore (Hessel et al. 2021): w in w * max(cos, 0).
 CLIPSCORE_W = 2.5
+
+#: Agreement expected between two runs of the same evaluation on different machines (other CPU
+#: kernels, thread counts; ``t2ibench compare``). Measured (benchmarks/bench_determinism.py):
+#: other oneDNN kernels move continuous metrics by at most 1.2e-5 relative; thread count and
+#: batch size move nothing. Stated: relative 1e-4 (absolute 1e-6 near zero) for continuous
+#: metrics, and COMPARE_HITS hits (value steps of 1/n_images) for retrieval shares, where one
+#: image whose two best captions are within rounding of each other can flip.
+COMPARE_RTOL = 1e-4
+COMPARE_ATOL = 1e-6
+COMPARE_HITS = 2
 
 #: Metrics computed when none are named.
 DEFAULT_METRICS = ("is", "fid", "kid", "ssim", "fsim", "fsimc", "ms-ssim", "r-precision", "rank1",

@@ -66,7 +66,8 @@ def _cache_path(dataset: CaptionedImageDataset, extractor: FeatureExtractor):
     return defaults.CACHE_DIR / "stats" / f"{dataset.name}-{dataset.split}-{extractor.name}-{key[:16]}.npz"
 
 
-def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor, batch_size: int = defaults.BATCH_SIZE,
+def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor,
+                  batch_size: int = defaults.FEATURE_BATCH_SIZE,
                   progress: bool = True) -> dict[str, np.ndarray]:
     """Features ``{output: float32 [len(dataset), D]}`` of every real image, cached on disk.
 
@@ -202,6 +203,27 @@ def generated_batches(generator, generator_name: str, plan: Sequence[Caption], s
     bar.close()
 
 
+def aligned_chunks(batches, size: int):
+    """Regroup ``(start, stop, images)`` batches of consecutive plan entries into chunks
+    ``[k·size, (k+1)·size)`` (the last one shorter), whatever the incoming batch sizes.
+
+    Feature extractors and paired metrics run on these chunks: float32 kernels round
+    differently for different batch shapes, so fixed chunks are what makes features, and
+    therefore metrics, bit-for-bit independent of the generation batch size.
+    """
+    buffer, first = [], 0
+    for start, stop, images in batches:
+        buffer.append(images)
+        have = sum(len(b) for b in buffer)
+        while have >= size:
+            joined = torch.cat(buffer)
+            yield first, first + size, joined[:size]
+            buffer, first, have = [joined[size:]], first + size, have - size
+    if buffer and sum(len(b) for b in buffer):
+        joined = torch.cat(buffer)
+        yield first, first + len(joined), joined
+
+
 def _resize_to(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(images.shape[-2:]) == tuple(size):
         return images
@@ -271,7 +293,7 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
 
     collected = Collected(seed=seed, captions=plan, dataset=dataset, extractors=extractors)
     for name in sorted({p.extractor for p in protocols.values() if p.real_roles}):
-        for out, arr in real_features(dataset, extractors[name], batch_size, progress).items():
+        for out, arr in real_features(dataset, extractors[name], defaults.FEATURE_BATCH_SIZE, progress).items():
             collected.real[(name, out)] = arr
     paired = [p for p in protocols.values() if p.paired]
     keep_images = any(p.keep_images for p in protocols.values())
@@ -282,7 +304,8 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     store = (ImageStore.open(image_dir, run_identity(generator, generator_name, dataset, plan, seed), n_images,
                              shard_size) if image_dir is not None else None)
     resumed = len(store.completed()) if store is not None else 0
-    for start, stop, images in generated_batches(generator, generator_name, plan, seed, batch_size, store, progress):
+    batches = generated_batches(generator, generator_name, plan, seed, batch_size, store, progress)
+    for start, stop, images in aligned_chunks(batches, defaults.FEATURE_BATCH_SIZE):
         for name, extractor in extractors.items():
             feats = extractor(images)
             for out in _requested_outputs(extractor):

@@ -110,7 +110,9 @@ class MetricProtocol:
     """Base class. ``kind``: the kind of network the metric needs (None for pixel metrics);
     ``fake_roles``/``real_roles`` name the extractor outputs it reads by role (``"embedding"``,
     ``"logits"``, ``"image"``); ``text_roles``: roles of the text side it reads (text-image
-    encoders); the engine resolves roles to output names before anything runs."""
+    encoders); the engine resolves roles to output names before anything runs. ``counts_hits``:
+    the value is a share of hits (retrieval), so it moves in steps of 1/n_images and is compared
+    across machines with a tolerance in hits (:func:`t2ibench.result.compare_results`)."""
 
     name: str = ""
     kind: str | None = None
@@ -121,6 +123,7 @@ class MetricProtocol:
     paired: bool = False
     keep_images: bool = False
     min_images: int = 1
+    counts_hits: bool = False
 
     def __init__(self, extractor: str | None = None):
         self.extractor = extractor
@@ -134,7 +137,8 @@ class MetricProtocol:
         raise NotImplementedError
 
     def describe(self) -> dict:
-        return {"metric": self.name, "extractor": self.extractor, "higher_is_better": self.higher_is_better}
+        return {"metric": self.name, "extractor": self.extractor, "higher_is_better": self.higher_is_better,
+                "counts_hits": self.counts_hits}
 
 
 @register_metric("is")
@@ -319,6 +323,7 @@ class RPrecision(_TextImageMetric):
 
     name, kind = "r-precision", "damsm"
     candidates = "other-classes"
+    counts_hits = True
 
     @property
     def min_images(self) -> int:
@@ -349,6 +354,7 @@ class RPrecisionCPGAN(_TextImageMetric):
 
     name, kind = "r-precision-cpgan", "damsm"
     min_images = 100
+    counts_hits = True
 
     def compute(self, c, keys):
         from t2ibench.metrics.r_precision import r_precision_cpgan
@@ -365,6 +371,7 @@ class Rank1(_TextImageMetric):
     reported beside it (:func:`t2ibench.metrics.retrieval.rank_k`)."""
 
     name, kind = "rank1", "vse"
+    counts_hits = True
 
     @property
     def min_images(self) -> int:

@@ -11,6 +11,7 @@ import platform
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
+from t2ibench import defaults
 from t2ibench.io import write_json
 
 _PACKAGES = ("t2ibench", "torch", "torchvision", "numpy", "scipy", "torch-fidelity", "piq", "open_clip_torch")
@@ -73,3 +74,34 @@ class EvalResult:
             std = f" ± {m['std']:.4g}" if m.get("std") is not None else ""
             lines.append(f"  {name:<28s} {m['value']:.4g}{std}")
         return "\n".join(lines)
+
+
+#: What must be equal for two results to be comparable at all.
+_SAME_RUN = ("generator", "n_images", "seed")
+
+
+def compare_results(result: EvalResult, reference: EvalResult, rtol: float = defaults.COMPARE_RTOL,
+                    atol: float = defaults.COMPARE_ATOL, hits: int = defaults.COMPARE_HITS) -> list[dict]:
+    """Compare every metric of ``reference`` with ``result``: one row per metric with ``value``,
+    ``reference``, ``tolerance`` and ``ok``; a metric missing from ``result`` is a row with ``ok`` False.
+
+    Tolerance: ``max(rtol·|reference|, atol)`` for continuous metrics; ``hits / n_images`` for
+    retrieval shares (metrics recorded with ``counts_hits``). These are the documented
+    cross-machine tolerances (``defaults.COMPARE_*``; README "What t2ibench guarantees").
+    Results of different runs (generator, n_images, seed, dataset fingerprint) are a
+    ``ValueError``: their numbers are not meant to agree.
+    """
+    diff = [(k, getattr(result, k), getattr(reference, k)) for k in _SAME_RUN if getattr(result, k) != getattr(reference, k)]
+    fa, fb = result.dataset.get("fingerprint"), reference.dataset.get("fingerprint")
+    if fa != fb:
+        diff.append(("dataset fingerprint", fa, fb))
+    if diff:
+        raise ValueError("the results are of different runs, so their numbers are not comparable: "
+                         + "; ".join(f"{k}: {a!r} vs reference {b!r}" for k, a, b in diff))
+    rows = []
+    for name, ref in reference.metrics.items():
+        tol = (hits / reference.n_images if ref.get("counts_hits") else max(rtol * abs(ref["value"]), atol))
+        got = result.metrics.get(name, {}).get("value")
+        rows.append({"metric": name, "value": got, "reference": ref["value"], "tolerance": tol,
+                     "ok": got is not None and abs(got - ref["value"]) <= tol})
+    return rows

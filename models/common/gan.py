@@ -111,7 +111,7 @@ class ZooGenerator:
     """
 
     def __init__(self, name: str, generator: nn.Module, noise_dim: int, text_encoder: FrozenTextEncoder,
-                 device="cpu", batch_size: int = 100, info: dict | None = None):
+                 device="cpu", batch_size: int = 50, info: dict | None = None):
         self.name, self.noise_dim, self.batch_size = name, int(noise_dim), int(batch_size)
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval().requires_grad_(False)
@@ -125,13 +125,18 @@ class ZooGenerator:
 
     @torch.no_grad()
     def generate(self, captions: Sequence[str], seed: int = 0) -> torch.Tensor:
-        from t2ibench.generators.base import per_caption_noise
+        """uint8 ``[N, 3, H, W]``; row ``j`` from noise seed ``seed + j``, computed in a fixed batch of
+        ``batch_size`` rows aligned to ``seed + j`` (:func:`t2ibench.generators.base.run_aligned`), so an
+        image is bit-for-bit the same however the captions are split into calls."""
+        from t2ibench.generators.base import per_caption_noise, run_aligned
 
         captions = list(captions)
-        out = []
-        for i in range(0, len(captions), self.batch_size):
-            chunk = captions[i:i + self.batch_size]
-            text = self.text_encoder.encode(chunk)
-            noise = per_caption_noise(seed + i, len(chunk), (self.noise_dim,), device=self.device)
-            out.append(to_uint8(self.generator(text, noise).images[-1]).cpu())
-        return torch.cat(out) if out else torch.zeros(0, 3, 0, 0, dtype=torch.uint8)
+        if not captions:
+            return torch.zeros(0, 3, 0, 0, dtype=torch.uint8)
+        noise = per_caption_noise(seed, len(captions), (self.noise_dim,), device=self.device)
+
+        def batch(rows):
+            text = self.text_encoder.encode_each([captions[r] for r in rows])
+            return to_uint8(self.generator(text, noise[rows]).images[-1]).cpu()
+
+        return run_aligned(batch, len(captions), seed, self.batch_size)

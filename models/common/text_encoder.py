@@ -78,5 +78,14 @@ class FrozenTextEncoder:
         ids, lengths = self.tokenizer.batch(list(captions))
         return self.encode_ids(ids, lengths)
 
+    def encode_each(self, captions) -> EncodedText:
+        """Like :meth:`encode`, but every distinct caption encoded on its own (a batch of one), so that
+        its embedding does not depend on the other captions of the batch: the packed LSTM's step
+        shapes change with the batch's caption lengths, and with them the float rounding."""
+        captions = list(captions)
+        one = {c: self.encode([c]) for c in dict.fromkeys(captions)}
+        return EncodedText(*(torch.cat([getattr(one[c], f) for c in captions])
+                             for f in ("sentence", "words", "mask", "lengths")))
+
     def describe(self) -> dict:
         return {"weights": str(self.path.name), "sha256": self.sha256, "dim": self.dim}

@@ -8,6 +8,8 @@ Seed convention (what makes results independent of batch size): row ``j`` of a c
 draws its randomness from the per-caption seed ``seed + j`` (:func:`caption_generator`).
 The engine calls ``generate(batch, seed=run_seed + index_of_first_caption)``, so every
 image depends only on the run seed and its caption's position in the evaluation plan.
+:func:`run_aligned` also removes the float rounding that depends on the batch around a
+caption (the zoo uses it): then images are bit-for-bit independent of the batch size.
 """
 from __future__ import annotations
 
@@ -43,6 +45,30 @@ def per_caption_noise(seed: int, n: int, shape: Sequence[int], device="cpu") -> 
     """Standard-normal noise ``[n, *shape]`` whose row ``j`` comes from seed ``seed + j``."""
     return torch.stack([torch.randn(tuple(shape), generator=caption_generator(seed, j), device="cpu")
                         for j in range(n)]).to(device)
+
+
+def run_aligned(make_batch, n: int, seed: int, chunk: int) -> torch.Tensor:
+    """Rows ``0 .. n-1`` of a ``generate(captions, seed)`` call, each computed in a batch of exactly
+    ``chunk`` rows at position ``(seed + j) % chunk``: bit-for-bit the same image for row ``j``
+    however the caller splits the captions into calls.
+
+    ``make_batch(rows)`` gets ``chunk`` row indices of this call (padded by repeating a real row)
+    and returns a tensor with one output per index. Why: float32 convolutions and matrix
+    products round differently for different batch shapes, so a network's output for one
+    caption changes in the last bits (for uint8 images: now and then one grey level) when the
+    batch around it changes; with per-caption seeds and fixed, aligned batches it cannot.
+    Costs at most two partly padded batches per call.
+    """
+    if chunk < 1:
+        raise ValueError(f"chunk: expected a positive int, got {chunk!r}")
+    parts, j = [], 0
+    while j < n:
+        pos = (int(seed) + j) % chunk
+        take = min(chunk - pos, n - j)
+        rows = [j] * pos + list(range(j, j + take)) + [j + take - 1] * (chunk - pos - take)
+        parts.append(make_batch(rows)[pos:pos + take])
+        j += take
+    return torch.cat(parts)
 
 
 def generate_checked(gen, name: str, captions: Sequence[str], seed: int,
