@@ -73,3 +73,14 @@ def jit_load(path, what: str, device="cpu") -> torch.jit.ScriptModule:
             first = str(e).splitlines()[0] if str(e) else ""
             raise ValueError(f"{what}: {str(path)!r} looks like a TorchScript archive but torch.jit.load failed "
                              f"({type(e).__name__}: {first})") from None
+
+
+def check_known_sha256(path, digest: str, expected: str | None, what: str) -> str:
+    """``digest`` (the sha256 of ``path``) when it agrees with the ``expected`` sha256 published for
+    a file of that name (a full hash or its published prefix; ``None``: nothing is known, anything
+    passes); else ``ValueError`` naming the file, the expected and the actual hash."""
+    if expected and not digest.startswith(expected):
+        raise ValueError(f"{what} file {str(path)!r} has the name of a known file but not its content: expected "
+                         f"sha256 {expected}{'…' if len(expected) < 64 else ''}, got {digest} (a corrupt, truncated "
+                         f"or different file; download it again, or rename it if it is meant to be another file)")
+    return digest

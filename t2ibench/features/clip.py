@@ -188,6 +188,24 @@ def _quiet_open_clip():
 
 
 
+def known_clip_sha256(file_name: str) -> str | None:
+    """The published sha256 of a CLIP checkpoint named ``file_name``, from open_clip's pretrained
+    table: OpenAI's files carry their full sha256 in the URL path (``…/models/<sha256>/ViT-B-32.pt``),
+    the mlfoundations release files a prefix at the end of the name (``…-<sha256 prefix>.pt``).
+    ``None`` when no file of that name is listed (Hugging Face ``open_clip_pytorch_model.bin``
+    files have no published hash)."""
+    import open_clip.pretrained as ocp
+
+    for model_name, tag in ocp.list_pretrained():
+        url = (ocp.get_pretrained_cfg(model_name, tag) or {}).get("url") or ""
+        if url and Path(url).name == file_name:
+            if "openaipublic" in url:
+                return url.split("/")[-2]
+            if "mlfoundations" in url:
+                return Path(file_name).stem.split("-")[-1]
+    return None
+
+
 def download_clip_weights(model_name: str, tag: str, cache_dir=None) -> Path:
     """open_clip's download of ``(model_name, tag)`` (or its cached copy). Any failure is a
     :class:`ClipWeightsUnavailable` saying how to give a local file."""
@@ -259,7 +277,8 @@ def load_clip(model_name: str | None = None, pretrained=_DEFAULT, device="cpu", 
     elif path is not None:
         from t2ibench.io import sha256_file
 
-        sd, source, weights_id = read_state_dict(path), repr(str(path)), sha256_file(path)
+        weights_id = safe_load.check_known_sha256(path, sha256_file(path), known_clip_sha256(path.name), "CLIP weights")
+        sd, source = read_state_dict(path), repr(str(path))
     else:
         sd, source, weights_id = None, None, f"open_clip:{model_name}:random-init"
     with _quiet_open_clip():

@@ -86,7 +86,7 @@ from t2ibench import defaults
 from t2ibench.features import register_extractor
 from t2ibench.features.base import FeatureExtractor
 from t2ibench.io import sha256_file
-from t2ibench.safe_load import is_torchscript, jit_load, read_state_dict
+from t2ibench.safe_load import check_known_sha256, is_torchscript, jit_load, read_state_dict
 
 NAME = "inception-v3-compat"
 INPUT_SIZE = 299
@@ -216,13 +216,8 @@ def verify_known_hash(path, sha256: str | None = None) -> str:
     Raises ValueError naming the file, the expected and the actual hash on a mismatch.
     """
     path = Path(path)
-    actual = sha256 or sha256_file(path)
-    known = KNOWN_WEIGHTS.get(path.name)
-    if known is not None and actual != known["sha256"]:
-        raise ValueError(f"Inception weights file {str(path)!r} has the name of a known file but not its "
-                         f"content: expected sha256 {known['sha256']}, got {actual} "
-                         f"(a corrupt or different file; re-download it or rename it)")
-    return actual
+    known = KNOWN_WEIGHTS.get(path.name) or {}
+    return check_known_sha256(path, sha256 or sha256_file(path), known.get("sha256"), "Inception weights")
 
 
 def _check_path(path) -> Path:
