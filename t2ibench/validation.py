@@ -19,8 +19,8 @@ def check_images(x, name: str = "images", *, channels: int | None = 3, min_size:
     uint8 tensors are accepted as they are; floating tensors must be finite and lie in
     ``[0, data_range]``. Returns a tensor of the same values in float32.
     """
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(x)
+    if isinstance(x, np.ndarray):  # torch refuses negative strides (a flipped view such as x[:, ::-1])
+        x = torch.from_numpy(x.copy() if any(s < 0 for s in x.strides) else x)
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor or numpy array [N, C, H, W], got {type(x).__name__}")
     if x.ndim != 4:
@@ -83,15 +83,16 @@ def check_captions(captions, name: str = "captions") -> list[str]:
 
 def check_features(x, name: str = "features", *, min_rows: int = 1) -> np.ndarray:
     """Validate a 2-d feature array ``[N, D]``; returns it as float64 numpy."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
+    if isinstance(x, torch.Tensor):  # numpy has no bfloat16; float32 holds each of its values exactly
+        x = x.detach().cpu()
+        x = (x.float() if x.dtype == torch.bfloat16 else x).numpy()
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"{name}: expected a 2-d array [N, D], got shape {x.shape}")
     if x.shape[0] < min_rows:
         raise ValueError(f"{name}: needs at least {min_rows} rows, got {x.shape[0]}")
-    if not np.issubdtype(x.dtype, np.number):
-        raise TypeError(f"{name}: expected a numeric array, got dtype {x.dtype}")
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise TypeError(f"{name}: expected a real numeric array, got dtype {x.dtype}")
     x = x.astype(np.float64)
     if not np.isfinite(x).all():
         raise ValueError(f"{name}: contains NaN or Inf values")

@@ -143,6 +143,11 @@ def scale_box(label: str, x0: float, y0: float, x1: float, y1: float, *, origin=
 def read_caption_file(path) -> list[str]:
     """Captions of one image: one per line, stripped, empty lines dropped.
 
+    Lines end at ``"\\n"``, ``"\\r\\n"`` or ``"\\r"`` only (as in Python's text files): other
+    Unicode line boundaries (form feed, U+0085, U+2028...) stay inside their caption and
+    never split it in two (U+0085 is what a cp1252 ellipsis, byte 0x85, becomes through
+    ``iconv -f latin1``).
+
     The file must be UTF-8 (a byte-order mark is dropped); the ``"\\ufffd\\ufffd"`` pairs of
     the CUB text files (valid UTF-8: two replacement characters) are replaced by a space, as
     AttnGAN does. Raises ValueError naming the file when it is missing, unreadable, not
@@ -163,7 +168,7 @@ def read_caption_file(path) -> list[str]:
                          f"{data[e.start:e.start + 1]!r} ({e.reason}); expected UTF-8 text, one caption per "
                          f"line — convert the file, e.g. iconv -f latin1 -t utf-8") from None
     text = text.replace("\ufeff", "").replace("\ufffd\ufffd", " ")
-    caps = [line.strip() for line in text.splitlines()]
+    caps = [line.strip() for line in re.split(r"\r\n|\r|\n", text)]
     caps = [c for c in caps if c]
     if not caps:
         raise ValueError(f"caption file {path} holds no caption (expected one caption per line)")

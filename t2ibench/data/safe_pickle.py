@@ -56,14 +56,42 @@ def _unpickle(data: bytes, encoding: str):
     return _NoGlobalsUnpickler(io.BytesIO(data), encoding=encoding, errors="strict").load()
 
 
+def _short_repr(obj, limit: int = 60) -> str:
+    """``repr(obj)`` cut to ``limit`` characters; an int too long for ``repr`` (over
+    ``sys.get_int_max_str_digits()`` digits, alone or inside a tuple) is described instead."""
+    try:
+        text = repr(obj)
+    except ValueError:
+        return f"<{type(obj).__name__} too large to show>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _describe(where) -> str:
+    """The text of a place ``(step, parent place)`` built by :func:`_check_plain`, innermost
+    first: ``"element 0 of the value of key 'a' in the top-level object"``; at most 10 steps."""
+    steps = []
+    while where is not None:
+        (kind, arg), where = where
+        steps.append(f"element {arg} of" if kind == "element" else "a key in" if kind == "key"
+                     else f"the value of key {_short_repr(arg)} in")
+    if len(steps) > 10:
+        steps[5:-5] = [f"... ({len(steps) - 10} more levels) ..."]
+    return " ".join(steps + ["the top-level object"])
+
+
 def _check_plain(obj, path) -> None:
-    """Raise ValueError unless ``obj`` is built only of :data:`ALLOWED_TYPES` (iterative walk)."""
+    """Raise ValueError unless ``obj`` is built only of :data:`ALLOWED_TYPES` (iterative walk).
+
+    Places are linked ``(step, parent)`` pairs, made into text only for the error message, so
+    a deeply nested pickle costs memory linear in its size (text for every item is quadratic
+    in the depth: gigabytes for a 60 kB file) and no dict key is ``repr``-ed unless named.
+    """
     seen: set[int] = set()
-    stack = [(obj, "the top-level object")]
+    stack = [(obj, None)]
     while stack:
         item, where = stack.pop()
         if type(item) not in ALLOWED_TYPES:
-            raise ValueError(f"{path}: {where} is a {type(item).__name__}; only plain "
+            raise ValueError(f"{path}: {_describe(where)} is a {type(item).__name__}; only plain "
                              "str/bytes/list/tuple/dict/int/float/bool/None are accepted in an index pickle")
         if isinstance(item, (list, tuple, dict)):
             if id(item) in seen:
@@ -71,11 +99,11 @@ def _check_plain(obj, path) -> None:
             seen.add(id(item))
             if isinstance(item, dict):
                 for k, v in item.items():
-                    stack.append((k, f"a key in {where}"))
-                    stack.append((v, f"the value of key {k!r} in {where}"))
+                    stack.append((k, (("key", None), where)))
+                    stack.append((v, (("value", k), where)))
             else:
                 for j, v in enumerate(item):
-                    stack.append((v, f"element {j} of {where}"))
+                    stack.append((v, (("element", j), where)))
 
 
 def load_pickle(path):
@@ -117,7 +145,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 def _name_problem(name) -> str | None:
     if not isinstance(name, str):
-        return f"is a {type(name).__name__} ({name!r:.60}), not a str"
+        return f"is a {type(name).__name__} ({_short_repr(name)}), not a str"
     if not name.strip():
         return "is empty"
     if _CONTROL.search(name):
