@@ -25,3 +25,22 @@ def _isolated_cache(tmp_path_factory):
 
         defaults.CACHE_DIR = tmp_path_factory.mktemp("t2ibench-cache")
     yield
+
+
+@pytest.fixture(scope="session")
+def shapes_test():
+    """The embedded ``shapes`` test split (2,000 images at 64 px), generated once and cached."""
+    from t2ibench.data import load_dataset
+
+    return load_dataset("shapes", split="test")
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """``benchmark.py`` (the repository's main job, not an installed module) loaded as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark", Path(__file__).resolve().parents[1] / "benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from t2ibench import defaults, evaluate
-from t2ibench.data import load_dataset
 from t2ibench.engine import aligned_chunks
 from t2ibench.generators.base import run_aligned
 from t2ibench.registry import load_generator
@@ -18,10 +17,6 @@ from t2ibench.result import EvalResult, compare_results
 METRICS = ["is", "fid", "ssim", "r-precision", "rank1", "clipscore", "cmd"]
 N = 120
 
-
-@pytest.fixture(scope="module")
-def shapes_test():
-    return load_dataset("shapes", split="test")
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ import torch
 
 from slow_generator import make as make_slow_noise
 from t2ibench import defaults
-from t2ibench.data import load_dataset
 from t2ibench.engine import evaluate
 from t2ibench.image_store import ImageStore, decode_png, encode_png
 
@@ -26,10 +25,6 @@ REPO = Path(__file__).resolve().parents[1]
 METRICS = ["fid", "ssim"]
 N = 120
 
-
-@pytest.fixture(scope="module")
-def shapes_test():
-    return load_dataset("shapes", split="test")
 
 
 class CountingGenerator:

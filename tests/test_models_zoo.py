@@ -35,10 +35,6 @@ def test_every_zoo_model_ships_tiny_shapes_weights():
     assert has_weights("damsm", "shapes")   # the zoo's own text encoder
 
 
-@pytest.fixture(scope="module")
-def shapes_test():
-    return load_dataset("shapes", split="test")
-
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_generate_contract(name, shapes_test):

@@ -45,17 +45,16 @@ def test_safe_filename_stays_one_name(name, expected):
     assert out == expected and "/" not in out and not out.startswith(".")
 
 
-def test_benchmark_writes_a_hostile_generator_name_inside_the_output_folder(tmp_path, monkeypatch):
+def test_benchmark_writes_a_hostile_generator_name_inside_the_output_folder(tmp_path, monkeypatch, benchmark_script):
     """A generator registered under a name with ``..`` and ``/`` gets its result, samples and images
     inside ``--out`` and ``--images-dir``."""
-    import benchmark
     from t2ibench.generators.reference import UniformNoise
     from t2ibench.registry import GENERATORS
 
     name = "../../../escaped/gan"  # from <out>/shapes/results/ this would be <out>/../escaped/gan.json
     monkeypatch.setitem(GENERATORS._items, name, lambda dataset=None, device="cpu": UniformNoise(64))
     out, images = tmp_path / "run" / "lb", tmp_path / "run" / "img"
-    code = benchmark.main(["--generators", name, "--metrics", "ssim", "--n-images", "8", "--no-sanity",
+    code = benchmark_script.main(["--generators", name, "--metrics", "ssim", "--n-images", "8", "--no-sanity",
                            "--no-progress", "--out", str(out), "--images-dir", str(images), "--device", "cpu"])
     assert code == 0
     written = [p for p in tmp_path.rglob("*") if p.is_file()]

@@ -119,9 +119,10 @@ class ZooGenerator:
         self.info = info or {}
 
     @property
-    def fingerprint(self) -> str | None:
-        """The sha256 of the weights file: tells retrained weights apart (image folders, results)."""
-        return self.info.get("sha256")
+    def fingerprint(self) -> dict:
+        """sha256 of the weights file and of the model's source code: what makes two loaded
+        generators produce the same images (image folders keep images only for the same one)."""
+        return {"weights_sha256": self.info.get("sha256"), "code_sha256": self.info.get("code_sha256")}
 
     @torch.no_grad()
     def generate(self, captions: Sequence[str], seed: int = 0) -> torch.Tensor:

@@ -72,6 +72,22 @@ def has_weights(name: str, dataset: str) -> bool:
     return weights_path(name, dataset).is_file()
 
 
+def code_sha256(build: Callable) -> str:
+    """sha256 of the source of a zoo model: the ``.py`` files of its package and of ``models/common``.
+
+    Part of a loaded generator's fingerprint, so that images kept from an earlier run (an image
+    folder, :mod:`t2ibench.image_store`) are not reused once the model's code has changed.
+    """
+    import hashlib
+    import inspect
+
+    h = hashlib.sha256()
+    for folder in (Path(inspect.getfile(build)).parent, Path(__file__).parent):
+        for path in sorted(folder.glob("*.py")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def load_pretrained(name: str, dataset, device: str = "cpu", weights=None, text_encoder_weights=None) -> ZooGenerator:
     """The trained generator ``name`` for ``dataset`` (a loaded dataset or its name) as a
     :class:`ZooGenerator`. Errors: :class:`NoWeightsError` when nothing was trained for that
@@ -104,4 +120,5 @@ def load_pretrained(name: str, dataset, device: str = "cpu", weights=None, text_
                          f"{text_encoder.path} is {text_encoder.sha256[:12]}…; retrain the model or restore "
                          f"the text encoder")
     return ZooGenerator(name, model.generator, model.noise_dim, text_encoder, device=device,
-                        info={"weights": path.name, "sha256": digest, "config": config})
+                        info={"weights": path.name, "sha256": digest, "code_sha256": code_sha256(entry.build),
+                              "config": config})
