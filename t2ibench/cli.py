@@ -35,11 +35,11 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def add_run_args(p: argparse.ArgumentParser, out_default: str) -> None:
-    """Arguments shared by ``t2ibench eval`` and ``benchmark.py``."""
+def add_run_args(p: argparse.ArgumentParser, out_default: str | None, out_help: str | None = None) -> None:
+    """Arguments shared by ``t2ibench eval``, ``t2ibench sanity`` and ``benchmark.py``."""
     p.add_argument("--device", default="auto", help="torch device: auto (cuda if available), cpu, cuda, cuda:1 ...")
     p.add_argument("--seed", type=int, default=defaults.SEED, help="run seed: plan, noise, subsets (default %(default)s)")
-    p.add_argument("--out", default=out_default, help="output folder (default %(default)s)")
+    p.add_argument("--out", default=out_default, help=out_help or "output folder (default %(default)s)")
     p.add_argument("--n-images", type=int, default=None,
                    help="captions to generate for per evaluation (default: the whole test split)")
     p.add_argument("--batch-size", type=int, default=defaults.BATCH_SIZE, help="images per batch (default %(default)s)")
@@ -91,6 +91,7 @@ def load_dataset_from_args(args, name: str, split: str = "test"):
 
 def _cmd_eval(args) -> int:
     from t2ibench.engine import evaluate
+    from t2ibench.io import safe_filename
     from t2ibench.plots import save_captioned_grid
     from t2ibench.registry import load_generator
 
@@ -98,7 +99,7 @@ def _cmd_eval(args) -> int:
     dataset = load_dataset_from_args(args, args.dataset, args.split)
     generator = load_generator(args.generator, dataset=dataset, device=device)
     weights = extractor_weights_from_args(args)
-    out = Path(args.out)
+    out = Path(args.out) if args.out else Path("runs/eval") / safe_filename(args.generator) / dataset.name
     result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=args.n_images, seed=args.seed,
                       batch_size=args.batch_size, device=device, extractor_weights=weights,
                       progress=not args.no_progress, generator_name=args.generator,
@@ -114,7 +115,8 @@ def _cmd_eval(args) -> int:
               else ImageStore.existing(out / "images").head(len(plan)))
     save_captioned_grid(images, plan, out / "samples.png", title=f"{args.generator} on {dataset.name}")
     print(result.summary())
-    print(f"wrote {out / 'result.json'} and {out / 'samples.png'}")
+    kept = "" if args.no_images else f", and the {result.n_images} generated images in {out / 'images'}"
+    print(f"wrote {out / 'result.json'}, {out / 'samples.png'}{kept}")
     return 0
 
 
@@ -227,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-images", action="store_true",
                    help="do not keep the generated images in OUT/images (PNG shards; an interrupted run resumes "
                         "from them when the same command is run again)")
-    add_run_args(p, out_default="runs/eval")
+    add_run_args(p, out_default=None, out_help="output folder (default runs/eval/GENERATOR/DATASET: one folder per "
+                                                "generator and dataset, so that kept images never meet another run's)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("sanity", help="the metric sanity suite: each metric's response to controlled degradations",

@@ -53,6 +53,16 @@ def test_cli_eval_writes_result_and_samples(tmp_path, capsys):
     assert "ssim" in capsys.readouterr().out
 
 
+def test_cli_eval_default_folder_is_per_generator_and_dataset(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for generator in ("noise", "real"):  # a second generator never meets the first one's kept images
+        assert cli_main(["eval", "--generator", generator, "--metrics", "ssim", "--n-images", "5", "--no-progress",
+                         "--device", "cpu"]) == 0
+        folder = tmp_path / "runs" / "eval" / generator / "shapes"
+        assert (folder / "result.json").is_file()
+        assert len(list((folder / "images" / "shard-00000").glob("*.png"))) == 5
+
+
 def test_cli_allow_small_n_writes_the_warning(tmp_path):
     out = tmp_path / "small"
     with pytest.warns(UserWarning, match="needs at least 50 images"):
