@@ -15,7 +15,7 @@ pass with every metric, and
 
 are written (atomically). The generated images are kept as PNG shards in
 ``--images-dir`` (default ``runs/benchmark/<dataset>/<generator>-<run key>/``, the key
-hashing generator weights, seed, dataset and caption plan), so an interrupted benchmark
+hashing the generator's weights and code, seed, dataset and caption plan), so an interrupted benchmark
 rerun with the same command reads back what it had generated and generates only the rest. Run ``python benchmark.py --help`` for the options.
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args) -> int:
     from t2ibench.engine import evaluate, evaluation_plan, run_identity
     from t2ibench.io import sha256_json
-    from t2ibench.generators.base import generate_checked
+    from t2ibench.image_store import ImageStore
     from t2ibench.generators.reference import REFERENCE_GENERATORS
     from t2ibench.leaderboard import write_leaderboard
     from t2ibench.plots import save_captioned_grid, save_metric_bars
@@ -85,14 +85,14 @@ def run(args) -> int:
             n_images = args.n_images or len(dataset)
             key = sha256_json(run_identity(generator, name, dataset, evaluation_plan(dataset, n_images, args.seed),
                                            args.seed))[:12]
+            image_dir = Path(args.images_dir) / dataset_name / f"{safe_filename(name)}-{key}"
             result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=n_images,
                               seed=args.seed, batch_size=args.batch_size, device=device, extractor_weights=weights,
                               progress=not args.no_progress, generator_name=name, allow_small_n=args.allow_small_n,
-                              image_dir=Path(args.images_dir) / dataset_name / f"{safe_filename(name)}-{key}",
-                              shard_size=args.shard_size)
+                              image_dir=image_dir, shard_size=args.shard_size)
             result.save(out / "results" / f"{safe_filename(name)}.json")
-            plan = evaluation_plan(dataset, 8, args.seed)
-            save_captioned_grid(generate_checked(generator, name, plan, seed=args.seed), plan,
+            plan = evaluation_plan(dataset, min(8, n_images), args.seed)  # the first images of the run, kept on disk
+            save_captioned_grid(ImageStore.existing(image_dir).head(len(plan)), plan,
                                 out / "samples" / f"{safe_filename(name)}.png", title=f"{name} on {dataset_name}")
             print(result.summary(), flush=True)
             results.append(result)

@@ -148,8 +148,9 @@ def run_identity(generator, generator_name: str, dataset: CaptionedImageDataset,
                  seed: int) -> dict:
     """What makes two runs' generated images the same: the key of an image folder's manifest.
 
-    The generator's ``fingerprint`` attribute, when it has one (zoo models: their weights'
-    sha256), tells retrained weights apart; without it the name stands for the generator.
+    The generator's ``fingerprint`` attribute, when it has one (zoo models: the sha256 of their
+    weights and source code), tells retrained or changed generators apart; without it the name
+    stands for the generator.
     """
     return {"generator": generator_name, "generator_fingerprint": getattr(generator, "fingerprint", None),
             "dataset": dataset.name, "split": dataset.split, "dataset_fingerprint": dataset.fingerprint,
@@ -158,12 +159,14 @@ def run_identity(generator, generator_name: str, dataset: CaptionedImageDataset,
 
 def generated_batches(generator, generator_name: str, plan: Sequence[Caption], seed: int, batch_size: int,
                       store: ImageStore | None = None, progress: bool = True):
-    """Yield ``(start, stop, uint8 images)`` over the plan in batches of at most ``batch_size``.
+    """Yield ``(start, stop, uint8 images)`` over the plan, consecutive from entry 0.
 
-    Image ``k`` is generated with per-caption seed ``seed + k``. With a ``store``, complete shards
-    are read back from disk instead of generated, and every newly generated shard is written
-    (atomically) before its images are yielded. Every image of a run must have the same size
-    (the first batch's): a generator whose size changes is an error naming it.
+    Image ``k`` is generated with per-caption seed ``seed + k``, in calls of at most ``batch_size``
+    captions. Without a ``store`` each call's images are yielded as they come; with one, a
+    complete shard is read back from disk instead of generated, a new shard is written
+    (atomically) before its images are yielded, and each shard is yielded whole. Every image of
+    a run must have the same size (the first one's): a generator whose size changes is an error
+    naming it.
     """
     bar = tqdm(total=len(plan), desc=f"{generator_name}", unit="img", disable=not progress)
     first_shape = None
@@ -176,30 +179,23 @@ def generated_batches(generator, generator_name: str, plan: Sequence[Caption], s
                              f"{start} on, after {first_shape} images before; expected one size for the whole run")
         return images
 
-    spans = store.shard_ranges() if store is not None else [(None, 0, len(plan))]
-    for shard, lo, hi in spans:
-        if store is not None and store.is_complete(shard):
-            images = same_size(store.read(shard, plan[lo:hi]), lo)
-            bar.set_postfix_str(f"shard {shard} read back")
-            for start, stop in _batches(hi - lo, batch_size):
-                yield lo + start, lo + stop, images[start:stop]
-                bar.update(stop - start)
-            continue
-        made = []
+    def generate(lo: int, hi: int):
         for start, stop in _batches(hi - lo, batch_size):
-            images = same_size(generate_checked(generator, generator_name, plan[lo + start:lo + stop],
-                                                seed=seed + lo + start), lo + start)
-            if store is None:
-                yield lo + start, lo + stop, images
-                bar.update(stop - start)
+            yield lo + start, lo + stop, same_size(generate_checked(
+                generator, generator_name, plan[lo + start:lo + stop], seed=seed + lo + start), lo + start)
+
+    def shards():
+        for shard, lo, hi in store.shard_ranges():
+            if store.is_complete(shard):
+                images = same_size(store.read(shard, plan[lo:hi]), lo)
             else:
-                made.append(images)
-        if store is not None:
-            images = torch.cat(made)
-            store.write(shard, images, plan[lo:hi])
-            for start, stop in _batches(hi - lo, batch_size):
-                yield lo + start, lo + stop, images[start:stop]
-                bar.update(stop - start)
+                images = torch.cat([x for _, _, x in generate(lo, hi)])
+                store.write(shard, images, plan[lo:hi])
+            yield lo, hi, images
+
+    for start, stop, images in (generate(0, len(plan)) if store is None else shards()):
+        yield start, stop, images
+        bar.update(stop - start)
     bar.close()
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from slow_generator import make as make_slow_noise
 from t2ibench import defaults
 from t2ibench.engine import evaluate
+from t2ibench.generators.reference import UniformNoise
 from t2ibench.image_store import ImageStore, decode_png, encode_png
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,22 +27,21 @@ N = 120
 
 
 
-class CountingGenerator:
-    """Wraps the slow-noise generator (without its sleep); records every call, can crash on call ``crash_at``."""
+class CountingGenerator(UniformNoise):
+    """The ``noise`` generator, recording every call; it can crash on call ``crash_at``."""
 
     def __init__(self, image_size, crash_at=None):
-        self.inner, self.calls, self.crash_at = make_slow_noise(None), [], crash_at
-        self.inner.image_size = image_size
+        super().__init__(image_size)
+        self.calls, self.crash_at = [], crash_at
 
     def generate(self, captions, seed=0):
         if self.crash_at is not None and len(self.calls) == self.crash_at:
             raise RuntimeError("simulated crash")
         self.calls.append((seed, len(captions)))
-        return self.inner.generate(captions, seed=seed)
+        return super().generate(captions, seed=seed)
 
 
 def _run(ds, gen, image_dir, **kw):
-    os.environ["SLOW_GENERATOR_SECONDS"] = "0"
     kw.setdefault("batch_size", 10)
     return evaluate(gen, ds, metrics=METRICS, n_images=N, seed=0, progress=False, generator_name="slow",
                     image_dir=image_dir, **kw)

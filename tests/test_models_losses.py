@@ -39,6 +39,13 @@ def _matches(x, t):
     return _is_real(x) & (t.reshape(-1) == SENTENCE.reshape(-1))
 
 
+def _pair_logits(x, t, values):
+    """The stand-in logit of each (image, text) pair: ``values["real"]`` for a real image with its own
+    text, ``values["wrong"]`` for a real image with another text, ``values["fake"]`` for a fake."""
+    return torch.where(_matches(x, t), torch.tensor(values["real"]),
+                       torch.where(_is_real(x), torch.tensor(values["wrong"]), torch.tensor(values["fake"])))
+
+
 class HDGANStandIn(torch.nn.Module):
     pair = {"real": 0.5, "fake": -0.25, "wrong": 0.75}
     local = {"real": 0.8, "fake": 0.1}
@@ -47,9 +54,7 @@ class HDGANStandIn(torch.nn.Module):
         return x
 
     def pair_logits(self, h, t):
-        m = _matches(h, t)
-        return torch.where(m, torch.tensor(self.pair["real"]),
-                           torch.where(_is_real(h), torch.tensor(self.pair["wrong"]), torch.tensor(self.pair["fake"])))
+        return _pair_logits(h, t, self.pair)
 
     def local_logits(self, h):
         v = torch.where(_is_real(h), torch.tensor(self.local["real"]), torch.tensor(self.local["fake"]))
@@ -78,9 +83,7 @@ class CondUncondStandIn(torch.nn.Module):
         return x
 
     def cond_logits(self, h, c):
-        m = _matches(h, c)
-        return torch.where(m, torch.tensor(self.cond["real"]),
-                           torch.where(_is_real(h), torch.tensor(self.cond["wrong"]), torch.tensor(self.cond["fake"])))
+        return _pair_logits(h, c, self.cond)
 
     def uncond_logits(self, h):
         return torch.where(_is_real(h), torch.tensor(self.uncond["real"]), torch.tensor(self.uncond["fake"]))

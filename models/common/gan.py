@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from models.common.text_encoder import EncodedText, FrozenTextEncoder
+from t2ibench import defaults
 
 
 @dataclass
@@ -111,7 +112,7 @@ class ZooGenerator:
     """
 
     def __init__(self, name: str, generator: nn.Module, noise_dim: int, text_encoder: FrozenTextEncoder,
-                 device="cpu", batch_size: int = 50, info: dict | None = None):
+                 device="cpu", batch_size: int = defaults.BATCH_SIZE, info: dict | None = None):
         self.name, self.noise_dim, self.batch_size = name, int(noise_dim), int(batch_size)
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval().requires_grad_(False)
