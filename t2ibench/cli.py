@@ -299,6 +299,7 @@ def run_cli(func, args) -> int:
 
     Set ``T2IBENCH_DEBUG=1`` to get the full traceback instead.
     """
+    previous = os.environ.get(defaults.OFFLINE_ENV)
     if getattr(args, "offline", False):
         os.environ[defaults.OFFLINE_ENV] = "1"
     try:
@@ -308,6 +309,11 @@ def run_cli(func, args) -> int:
             raise
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:  # --offline lasts for this command, not for the rest of a process that called main()
+        if previous is None:
+            os.environ.pop(defaults.OFFLINE_ENV, None)
+        else:
+            os.environ[defaults.OFFLINE_ENV] = previous
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,10 +75,13 @@ def jit_load(path, what: str, device="cpu") -> torch.jit.ScriptModule:
                              f"({type(e).__name__}: {first})") from None
 
 
-def check_known_sha256(path, digest: str, expected: str | None, what: str) -> str:
-    """``digest`` (the sha256 of ``path``) when it agrees with the ``expected`` sha256 published for
-    a file of that name (a full hash or its published prefix; ``None``: nothing is known, anything
+def check_known_sha256(path, expected: str | None, what: str) -> str:
+    """The sha256 of ``path`` when it agrees with the ``expected`` sha256 published for a file of
+    that name (a full hash or its published prefix; ``None``: nothing is known, anything
     passes); else ``ValueError`` naming the file, the expected and the actual hash."""
+    from t2ibench.io import sha256_file
+
+    digest = sha256_file(path)
     if expected and not digest.startswith(expected):
         raise ValueError(f"{what} file {str(path)!r} has the name of a known file but not its content: expected "
                          f"sha256 {expected}{'…' if len(expected) < 64 else ''}, got {digest} (a corrupt, truncated "

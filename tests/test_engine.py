@@ -167,9 +167,10 @@ def test_real_features_cache_corruption_is_an_error_not_a_number(toy, tmp_path, 
     first = next(iter(arrays))
     arrays[first][3, 0] = np.nan                                     # a poisoned value, readable file
     np.savez(cache, **arrays)
+    poisoned = cache.read_bytes()
     with pytest.raises(ValueError, match="NaN or Inf.*delete the file"):
         evaluate(RealImages(toy), toy, metrics=["fid@toy"], progress=False)
-    assert cache.read_bytes() != good                                # reported, not silently rewritten
+    assert cache.read_bytes() == poisoned                            # reported, not silently rewritten
 
 
 @pytest.mark.parametrize("captions, exc, words", [

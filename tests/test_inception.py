@@ -16,6 +16,7 @@ import torch
 from t2ibench import defaults
 from t2ibench.features import inception as inc
 from t2ibench.features import list_extractors, load_extractor
+from t2ibench.io import sha256_file
 from t2ibench.metrics.frechet import frechet_distance, gaussian_statistics
 
 TS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
@@ -111,7 +112,7 @@ def test_pth_path_shapes_and_logits_unbiased(random_pth, monkeypatch):
     ex = load_extractor("inception-v3-compat")
     assert isinstance(ex, inc.TorchFidelityInception)
     assert ex.outputs == ("pool3", "logits") and ex.roles == {"embedding": "pool3", "logits": "logits"}
-    assert ex.weights_id == inc.sha256_file(path) and ex.resize_mode == "tf1-bilinear-299" and not ex.stand_in
+    assert ex.weights_id == sha256_file(path) and ex.resize_mode == "tf1-bilinear-299" and not ex.stand_in
     x = torch.randint(0, 256, (2, 3, 32, 48), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
     out = ex(x)
     assert out["pool3"].shape == (2, 2048) and out["logits"].shape == (2, 1008)
@@ -168,7 +169,7 @@ def test_known_name_with_wrong_content_is_rejected(tmp_path):
         load_extractor("inception-v3-compat", weights=p)
     msg = str(e.value)
     assert str(p) in msg and inc.KNOWN_WEIGHTS[inc.TORCH_FIDELITY_FILE]["sha256"] in msg
-    assert inc.sha256_file(p) in msg
+    assert sha256_file(p) in msg
     fake_ts = tmp_path / inc.TORCHSCRIPT_FILE
     fake_ts.write_bytes(b"not the file")
     with pytest.raises(ValueError, match=TS_SHA256):

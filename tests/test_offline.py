@@ -1,6 +1,8 @@
 """--offline / $T2IBENCH_OFFLINE=1: a download that would be needed is refused before any network access."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from t2ibench import defaults
@@ -39,12 +41,38 @@ def test_offline_refuses_the_clip_download(no_network, monkeypatch, tmp_path):
         download_clip_weights("ViT-B-32", "openai", cache_dir=tmp_path)
 
 
+def test_offline_uses_a_clip_checkpoint_already_in_the_cache(no_network, monkeypatch, tmp_path):
+    """Offline, a checkpoint open_clip downloaded earlier is used, from the Hugging Face hub cache or
+    from open_clip's URL cache; a URL-cache file must match its published sha256."""
+    import open_clip.pretrained as ocp
+
+    from t2ibench.features.clip import cached_clip_weights, download_clip_weights
+
+    monkeypatch.setenv(defaults.OFFLINE_ENV, "1")
+    cfg = ocp.get_pretrained_cfg("ViT-B-32", "openai")
+    model_id = cfg["hf_hub"].rstrip("/")
+    snapshot = tmp_path / "hub" / f"models--{model_id.replace('/', '--')}" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / ocp.HF_WEIGHTS_NAME).write_bytes(b"weights")
+    (tmp_path / "hub" / f"models--{model_id.replace('/', '--')}" / "refs").mkdir()
+    (tmp_path / "hub" / f"models--{model_id.replace('/', '--')}" / "refs" / "main").write_text("abc123")
+    assert download_clip_weights("ViT-B-32", "openai", cache_dir=tmp_path / "hub") == snapshot / ocp.HF_WEIGHTS_NAME
+
+    url_only = {"url": cfg["url"]}
+    (tmp_path / "clip").mkdir()
+    (tmp_path / "clip" / "ViT-B-32.pt").write_bytes(b"not the published file")
+    with pytest.raises(ValueError, match="has the name of a known file but not its content"):
+        cached_clip_weights(url_only, cache_dir=tmp_path / "clip")
+    assert cached_clip_weights(url_only, cache_dir=tmp_path / "empty") is None
+
+
 def test_cli_offline_flag_is_one_clear_line(no_network, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv(defaults.OFFLINE_ENV, "0")   # monkeypatch restores the variable after the CLI sets it
+    monkeypatch.delenv(defaults.OFFLINE_ENV, raising=False)
     code = cli_main(["eval", "--generator", "real", "--metrics", "fid@inception-v3-compat", "--n-images", "60",
                      "--offline", "--out", str(tmp_path), "--no-progress", "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and "downloads are forbidden" in err
+    assert defaults.OFFLINE_ENV not in os.environ  # --offline lasts for its own command only
 
 
 def test_offline_flag_values(monkeypatch):

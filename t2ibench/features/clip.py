@@ -193,7 +193,8 @@ def known_clip_sha256(file_name: str) -> str | None:
     table: OpenAI's files carry their full sha256 in the URL path (``…/models/<sha256>/ViT-B-32.pt``),
     the mlfoundations release files a prefix at the end of the name (``…-<sha256 prefix>.pt``).
     ``None`` when no file of that name is listed (Hugging Face ``open_clip_pytorch_model.bin``
-    files have no published hash)."""
+    files have no published hash). The rule is open_clip's own (``download_pretrained_from_url``
+    reads the hash the same way; open_clip has no public function for it)."""
     import open_clip.pretrained as ocp
 
     for model_name, tag in ocp.list_pretrained():
@@ -206,15 +207,42 @@ def known_clip_sha256(file_name: str) -> str | None:
     return None
 
 
+def cached_clip_weights(cfg: dict, cache_dir=None) -> Path | None:
+    """The copy of a pretrained entry's checkpoint that open_clip already downloaded, found
+    without touching the network, or ``None``: the Hugging Face hub cache (the ``.safetensors``
+    alternative first, as open_clip looks), then open_clip's URL cache (``~/.cache/clip``),
+    whose file must match its published sha256 (:func:`known_clip_sha256`)."""
+    import open_clip.pretrained as ocp
+
+    if cfg.get("hf_hub"):
+        from huggingface_hub import try_to_load_from_cache
+
+        model_id, filename = os.path.split(cfg["hf_hub"])
+        filename = filename or ocp.HF_WEIGHTS_NAME
+        safe = ocp.HF_SAFE_WEIGHTS_NAME if filename == ocp.HF_WEIGHTS_NAME else None
+        for name in filter(None, (safe, filename)):
+            found = try_to_load_from_cache(model_id, name, cache_dir=cache_dir)
+            if isinstance(found, str):
+                return Path(found)
+    if cfg.get("url"):
+        path = Path(cache_dir or "~/.cache/clip").expanduser() / Path(cfg["url"]).name
+        if path.is_file():
+            safe_load.check_known_sha256(path, known_clip_sha256(path.name), "cached CLIP weights")
+            return path
+    return None
+
+
 def download_clip_weights(model_name: str, tag: str, cache_dir=None) -> Path:
-    """open_clip's download of ``(model_name, tag)`` (or its cached copy). Any failure is a
-    :class:`ClipWeightsUnavailable` saying how to give a local file."""
+    """open_clip's download of ``(model_name, tag)`` (or its cached copy; offline, only the cached
+    copy). Any failure is a :class:`ClipWeightsUnavailable` saying how to give a local file."""
     import open_clip.pretrained as ocp
 
     cfg = ocp.get_pretrained_cfg(model_name, tag)
     if not cfg:
         raise ValueError(f"open_clip has no pretrained tag {tag!r} for model {model_name!r}; known: "
                          f"{ocp.list_pretrained_tags_by_model(model_name)}")
+    if defaults.env_bool(defaults.OFFLINE_ENV) and (cached := cached_clip_weights(cfg, cache_dir)) is not None:
+        return cached
     defaults.check_download_allowed(f"open_clip's {model_name}/{tag} checkpoint",
                                     f"pass weights=PATH (CLI --weights clip=PATH) or set {WEIGHTS_ENV}=PATH")
     try:
@@ -275,9 +303,7 @@ def load_clip(model_name: str | None = None, pretrained=_DEFAULT, device="cpu", 
         file = download_clip_weights(model_name, tag, cache_dir=cache_dir)
         sd, source, weights_id = read_state_dict(file), f"{model_name}/{tag} ({file})", f"open_clip:{model_name}:{tag}"
     elif path is not None:
-        from t2ibench.io import sha256_file
-
-        weights_id = safe_load.check_known_sha256(path, sha256_file(path), known_clip_sha256(path.name), "CLIP weights")
+        weights_id = safe_load.check_known_sha256(path, known_clip_sha256(path.name), "CLIP weights")
         sd, source = read_state_dict(path), repr(str(path))
     else:
         sd, source, weights_id = None, None, f"open_clip:{model_name}:random-init"

@@ -85,7 +85,6 @@ import torch
 from t2ibench import defaults
 from t2ibench.features import register_extractor
 from t2ibench.features.base import FeatureExtractor
-from t2ibench.io import sha256_file
 from t2ibench.safe_load import check_known_sha256, is_torchscript, jit_load, read_state_dict
 
 NAME = "inception-v3-compat"
@@ -210,14 +209,13 @@ def detect_kind(path) -> str:
     return "torchscript" if is_torchscript(path) else "torch-save"
 
 
-def verify_known_hash(path, sha256: str | None = None) -> str:
+def verify_known_hash(path) -> str:
     """sha256 of ``path``; if its file name is in :data:`KNOWN_WEIGHTS`, it must match there.
 
     Raises ValueError naming the file, the expected and the actual hash on a mismatch.
     """
     path = Path(path)
-    known = KNOWN_WEIGHTS.get(path.name) or {}
-    return check_known_sha256(path, sha256 or sha256_file(path), known.get("sha256"), "Inception weights")
+    return check_known_sha256(path, (KNOWN_WEIGHTS.get(path.name) or {}).get("sha256"), "Inception weights")
 
 
 def _check_path(path) -> Path:

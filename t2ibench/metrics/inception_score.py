@@ -63,8 +63,10 @@ def inception_score(logits_or_probs, splits: int | None = None, *, from_logits: 
         raise ValueError(f"splits: must be >= 1, got {splits}")
     if from_logits is not None and not isinstance(from_logits, bool):
         raise TypeError(f"from_logits: expected True, False or None, got {from_logits!r}")
-    x = check_features(logits_or_probs, f"logits_or_probs (one row per image, at least one per split, splits={splits})",
-                       min_rows=splits)
+    x = check_features(logits_or_probs, "logits_or_probs")
+    if x.shape[0] < splits:
+        raise ValueError(f"logits_or_probs: needs at least {splits} rows (one image per split, splits={splits}), "
+                         f"got {x.shape[0]}")
     n = x.shape[0]
 
     if from_logits is None:
