@@ -79,19 +79,20 @@ def safe_filename(name: str) -> str:
     return cleaned
 
 
-def path_inside(root, relative, what: str = "path") -> Path:
+def path_inside(root, relative, what: str = "path", follow_symlinks: bool = False) -> Path:
     """``root / relative``, refusing a ``relative`` that would lead outside ``root``.
 
     For names that come from input files (dataset index files, caption JSON, manifests):
-    an absolute path, ``..`` components or a symlink pointing out of ``root`` are a
-    ``ValueError`` naming ``what``, so an index file cannot make t2ibench read or write
-    anywhere else.
+    an absolute path or ``..`` components are a ``ValueError`` naming ``what``, so an index
+    file cannot make t2ibench read or write anywhere else. A symbolic link below ``root`` that
+    points out of it is refused too, unless ``follow_symlinks`` (datasets: users link image
+    folders and files into their data root; t2ibench's own folders: no link is expected).
     """
     root = Path(root)
     rel = Path(relative)
     if rel.is_absolute() or ".." in rel.parts:
         raise ValueError(f"{what} {str(relative)!r} leads outside {root}; expected a path relative to it")
     target = root / rel
-    if not target.resolve().is_relative_to(root.resolve()):
+    if not follow_symlinks and not target.resolve().is_relative_to(root.resolve()):
         raise ValueError(f"{what} {str(relative)!r} leads outside {root} (through a symbolic link)")
     return target

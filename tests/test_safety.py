@@ -28,6 +28,7 @@ def test_path_inside_refuses_a_symlink_out_and_accepts_plain_names(tmp_path):
     (root / "link").symlink_to(outside)
     with pytest.raises(ValueError, match="symbolic link"):
         path_inside(root, "link/secret.txt")
+    assert path_inside(root, "link/image.jpg", follow_symlinks=True) == root / "link" / "image.jpg"  # datasets
     assert path_inside(root, "sub/a.jpg") == root / "sub" / "a.jpg"
     assert path_inside(root, "a..b.jpg") == root / "a..b.jpg"  # dots inside a name are not '..'
 

@@ -180,8 +180,8 @@ class COCODataset(FileListDataset):
         files, keys, captions, wh, missing = [], [], [], [], []
         for iid in ids:
             fname, w, h = images[iid]
-            path_inside(img_dir, fname, what=f"coco: {cap_path}: file_name")
-            rel = f"{part}{year}/{fname}"
+            rel = str(path_inside(img_dir, fname, what=f"coco: {cap_path}: file_name", follow_symlinks=True)
+                      .relative_to(root))
             if not (root / rel).is_file():
                 missing.append(root / rel)
             files.append(rel)

@@ -139,7 +139,7 @@ def load_pickle(path):
     return obj
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (category Cc): C0, DEL, C1
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
