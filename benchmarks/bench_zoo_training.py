@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 
 import torch
@@ -37,6 +38,7 @@ def main(argv=None) -> int:
     train = load_dataset("shapes", split="train")
     print(f"| model | s/step ({args.threads} threads) | steps/epoch | epochs | estimated training | "
           f"recorded (threads) |\n|---|---:|---:|---:|---:|---:|")
+    scratch = tempfile.mkdtemp(prefix="t2ibench-bench-zoo-")  # the trainer's run folder; nothing is written to it
     for name in (args.models.split(",") if args.models else list_models()):
         entry = MODELS.get(name)
         config = entry.config("tiny")
@@ -44,7 +46,7 @@ def main(argv=None) -> int:
         model = entry.build(config)
         model.text_encoder = text_encoder
         data = GANTrainingData(train, text_encoder, model.image_sizes)
-        trainer = GANTrainer(model, data, "/tmp/t2ibench-bench-zoo", progress=False)
+        trainer = GANTrainer(model, data, scratch, progress=False)
         bs, epochs = config["train"]["batch_size"], config["train"]["epochs"]
         order = epoch_order(len(train), 0, 0)
         model.start_epoch(epochs - 1)   # the last phase (StackGAN: Stage-II, the costlier one)

@@ -44,10 +44,11 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
     from models.common.data import GANTrainingData
     from models.common.quality import quality_report
     from models.common.text_encoder import ZOO_WEIGHTS_DIR, FrozenTextEncoder
-    from models.common.trainer import GANTrainer
+    from models.common.trainer import SAMPLE_GRID, GANTrainer
     from models.common.zoo import MODELS, weights_path
     from t2ibench.data import load_dataset
     from t2ibench.engine import evaluation_plan
+    from t2ibench.evaluators.training import run_info
     from t2ibench.io import write_json
 
     t0 = time.time()
@@ -74,7 +75,7 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
     model = entry.build(config)
     model.text_encoder = text_encoder
     run_dir = Path(out_dir) / name
-    captions = evaluation_plan(test_ds, 8, seed)
+    captions = evaluation_plan(test_ds, SAMPLE_GRID, seed)
     trainer = GANTrainer(model, GANTrainingData(train_ds, text_encoder, model.image_sizes, seed), run_dir,
                          device=device, seed=seed, progress=progress,
                          sample_text=(captions, text_encoder.encode(captions)), amp=amp)
@@ -96,8 +97,6 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
         "seed": seed, "device": str(device), "epochs": config["train"]["epochs"],
         "dataset": {"name": ds_name, "image_size": config["image_size"], "n_train": len(train_ds),
                     "train_fingerprint": train_ds.fingerprint},
-        "train_time_s": round(train_time, 1), "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(), "history": history,
     }
     if quality_n and ds_name == "shapes":
         # measure exactly what was saved: the fp16 file, read back through the public loader path
@@ -107,7 +106,7 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
         shipped = load_pretrained(name, test_ds, device=device, weights=path,
                                   text_encoder_weights=text_encoder_weights)
         manifest["quality"] = quality_report(shipped, test_ds, n_images=quality_n, seed=seed)
-    manifest["total_time_s"] = round(time.time() - t0, 1)
+    manifest.update(run_info(t0, history, train_time_s=train_time))
     write_json(path.with_suffix(".json"), manifest)
     return manifest
 

@@ -52,17 +52,15 @@ def test_generate_contract(name, shapes_test):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_follows_its_captions(name, shapes_test):
-    """The shapes classifier puts the images of test captions into the caption's class well above
-    chance (1/48; the bar here is 3x chance), and FID is far below the noise row (the numbers,
-    on 1000 captions, are in the model's manifest and the README)."""
+    """The shapes classifier puts the images of 300 test captions into the caption's class well above
+    chance (1/48; the bar here is 3x chance), and as often as the manifest's check on 1000 other
+    captions says, within sampling error (binomial std <= 0.029 at n=300; allowed 0.1)."""
     from models.common.quality import conditioning_accuracy
 
     manifest = json.loads(weights_path(name, "shapes").with_suffix(".json").read_text())
     accuracy = conditioning_accuracy(load_generator(name, dataset=shapes_test), shapes_test, n_images=300, seed=1)
     assert accuracy > 3 / 48, f"{name}: class accuracy {accuracy:.3f} on 300 test captions"
-    quality = manifest["quality"]
-    assert quality["class_accuracy"] > 3 / 48
-    assert quality["fid"] < quality["fid_noise"] / 4
+    assert abs(accuracy - manifest["quality"]["class_accuracy"]) < 0.1, (accuracy, manifest["quality"])
 
 
 @pytest.mark.parametrize("name", ZOO)
@@ -93,10 +91,8 @@ def test_interrupted_training_resumes_with_the_same_optimizer_state(tmp_path, mo
     from models.common import data as data_module
 
     real_batch = data_module.GANTrainingData.batch
-    calls = {"n": 0}
 
     def dies_in_epoch_two(self, idx, epoch, device):
-        calls["n"] += 1
         if epoch == 1:
             raise KeyboardInterrupt   # the process is killed in the middle of the second epoch
         return real_batch(self, idx, epoch, device)
@@ -145,3 +141,15 @@ def test_missing_or_tampered_weights_are_clear_errors(tmp_path, shapes_test):
         load_pretrained("gan-int-cls", shapes_test, weights=dst)
     with pytest.raises(ValueError, match="make 64 px images"):
         load_pretrained("gan-int-cls", load_dataset("shapes", split="test", image_size=32))
+
+
+def test_readme_zoo_table_is_the_manifests_report():
+    """The README's zoo table is ``python -m models.train --report``, not numbers typed in by hand."""
+    import re
+    from pathlib import Path
+
+    from models.train import report
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- zoo-table: python -m models.train --report -->\n(.*?)\n<!-- /zoo-table -->", readme, re.S)
+    assert block and block.group(1) == report()

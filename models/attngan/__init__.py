@@ -3,10 +3,8 @@ Generation with Attentional Generative Adversarial Networks", CVPR 2018), regist
 
 Networks in :mod:`.networks`, the objective in :mod:`.model`, configs in :mod:`.configs`.
 
-Tiny config on ``shapes`` (shipped as ``models/weights/attngan-shapes.*``): 4 epochs in 20.7
-min of training on one thread of the 2-core machine (another model trained on the other
-core); on 1000 test captions the shapes classifier puts 38.0% of the images in the caption's
-class (chance 2.1%), and FID is 47.7 (the ``noise`` row: 435.6).
+Tiny config on ``shapes``: shipped as ``models/weights/attngan-shapes.*``; its training time and
+quality check are in the manifest (``python -m models.train --report`` tabulates them).
 """
 from models.attngan.configs import CONFIGS
 from models.attngan.model import AttnGAN

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from models.common.gan_losses import LOSSES
-from t2ibench.evaluators.damsm import sentence_loss, words_loss
+from t2ibench.evaluators.damsm import damsm_loss, fit_to_backbone
 
 _REAL, _FAKE, _GEN = LOSSES["bce"]
 
@@ -49,11 +49,11 @@ def adversarial_generator_loss(discriminators, images, sentence: torch.Tensor) -
 
 
 def damsm_generator_loss(text_encoder, image: torch.Tensor, text, class_ids, weight: float) -> tuple[torch.Tensor, dict]:
-    """``weight · (L1^w + L2^w + L1^s + L2^s)`` of the final ``image`` against its captions."""
+    """``weight · (L1^w + L2^w + L1^s + L2^s)`` of the final ``image`` (in [-1, 1], brought to the
+    DAMSM's input size as its own preprocessing does) against its captions."""
     damsm = text_encoder.damsm
     cfg = damsm.config
-    regions, glob = damsm.encode_images(image)
-    w0, w1, _ = words_loss(regions, text.words, text.lengths, class_ids.cpu().numpy(), cfg["gamma1"], cfg["gamma2"],
-                           cfg["gamma3"], cfg["eq10"])
-    s0, s1, _ = sentence_loss(glob, text.sentence, class_ids.cpu().numpy(), cfg["gamma3"])
-    return weight * (w0 + w1 + s0 + s1), {"damsm_w": (w0 + w1).detach(), "damsm_s": (s0 + s1).detach()}
+    regions, glob = damsm.encode_images(fit_to_backbone(image, cfg, value_range=(-1.0, 1.0)))
+    out = damsm_loss(regions, glob, text.words, text.sentence, text.lengths, class_ids.cpu().numpy(), cfg["gamma1"],
+                     cfg["gamma2"], cfg["gamma3"], cfg["eq10"])
+    return weight * out["loss"], {"damsm_w": out["w_loss0"] + out["w_loss1"], "damsm_s": out["s_loss0"] + out["s_loss1"]}

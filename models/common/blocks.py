@@ -52,11 +52,6 @@ def down_block(cin: int, cout: int, batch_norm: bool = True, sn: bool = False) -
     return nn.Sequential(*layers)
 
 
-def leaky_conv3x3(cin: int, cout: int, sn: bool = False) -> nn.Sequential:
-    """conv3x3 + BatchNorm + LeakyReLU(0.2) (AttnGAN's ``Block3x3_leakRelu``)."""
-    return nn.Sequential(conv3x3(cin, cout, sn), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, inplace=True))
-
-
 class ResBlock(nn.Module):
     """``x + BN(conv(GLU(BN(conv(x)))))`` with 3x3 convs (AttnGAN / StackGAN++ ``ResBlock``), or
     ``x + BN(conv(ReLU(BN(conv(x)))))`` with ``glu=False``. ``zero_init``: the last BatchNorm's

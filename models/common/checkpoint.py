@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from t2ibench.io import atomic_write, sha256_file
+from t2ibench.io import atomic_write
 
 FORMAT = "t2ibench-gan-checkpoint-v1"
 
@@ -91,12 +91,8 @@ def load_training_state(path) -> dict:
 
 def save_generator(state: dict[str, torch.Tensor], path, config: dict, dtype: str = "float16") -> str:
     """Write a generator's weights (floating tensors cast to ``dtype``) with the config as metadata,
-    atomically; returns the file's sha256."""
-    from safetensors.torch import save
+    atomically (:func:`t2ibench.evaluators.checkpoint.save_state`); returns the file's sha256."""
+    from t2ibench.evaluators.checkpoint import save_state
 
     cast = getattr(torch, dtype)
-    tensors = {k: (v.to(cast) if v.is_floating_point() else v).detach().cpu().contiguous() for k, v in state.items()}
-    blob = save(tensors, metadata={"config": json.dumps(config, sort_keys=True)})
-    with atomic_write(path, "wb") as f:
-        f.write(blob)
-    return sha256_file(path)
+    return save_state({k: v.to(cast) if v.is_floating_point() else v for k, v in state.items()}, path, config)

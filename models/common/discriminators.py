@@ -47,7 +47,6 @@ class StageDiscriminator(nn.Module):
                    for k in range(1, downs)]
         self.encode = nn.Sequential(*layers)
         width = _channels(ndf, downs - 1)
-        self.width = width
         self.uncond_head = spectral(nn.Conv2d(width, 1, 4), spectral_norm) if unconditional else None
         if conditional:
             join = [spectral(nn.Conv2d(width + cond_dim, width, 3, 1, 1, bias=not bn), spectral_norm)]

@@ -15,14 +15,12 @@ import torch
 def conditioning_accuracy(generator, dataset, n_images: int = 1000, seed: int = 0) -> float:
     """Top-1 accuracy of the shapes classifier on ``generator``'s images for ``n_images`` test captions."""
     from t2ibench.engine import evaluation_plan
-    from t2ibench.evaluators.shapes_classifier import load_classifier, predict
+    from t2ibench.evaluators.shapes_classifier import accuracy, load_classifier
 
     plan = evaluation_plan(dataset, n_images, seed)
-    classifier, _ = load_classifier()
     images = torch.cat([generator.generate(plan[i:i + 200], seed=seed + i) for i in range(0, len(plan), 200)])
-    _, logits = predict(classifier, images)
     labels = torch.tensor([dataset.class_id(c.image_index) for c in plan])
-    return float((logits.argmax(1) == labels).float().mean())
+    return accuracy(load_classifier()[0], images, labels)
 
 
 def quality_report(generator, dataset, n_images: int = 1000, seed: int = 0, progress: bool = False) -> dict:

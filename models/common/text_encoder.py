@@ -19,7 +19,7 @@ Both encoders stay frozen (AttnGAN's ``text_encoder.eval()`` / ``requires_grad =
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -37,9 +37,13 @@ class EncodedText:
     mask: torch.Tensor
     lengths: torch.Tensor
 
+    def map(self, fn) -> "EncodedText":
+        """``fn`` applied to each of the four tensors (e.g. ``lambda t: t.to(device)``)."""
+        return EncodedText(*(fn(getattr(self, f.name)) for f in fields(self)))
+
     def roll(self, shift: int = 1) -> "EncodedText":
         """The batch's texts shifted by ``shift`` along the batch: row i gets row i - shift's text."""
-        return EncodedText(*(t.roll(shift, 0) for t in (self.sentence, self.words, self.mask, self.lengths)))
+        return self.map(lambda t: t.roll(shift, 0))
 
 
 class FrozenTextEncoder:
@@ -60,7 +64,6 @@ class FrozenTextEncoder:
                                                                        what="zoo text encoder")
         self.damsm.requires_grad_(False).eval()
         self.path, self.dim, self.device = path, self.damsm.config["nef"], torch.device(device)
-        self.max_len = self.tokenizer.max_len
 
     def to(self, device) -> "FrozenTextEncoder":
         self.damsm.to(device)
@@ -84,8 +87,7 @@ class FrozenTextEncoder:
         shapes change with the batch's caption lengths, and with them the float rounding."""
         captions = list(captions)
         one = {c: self.encode([c]) for c in dict.fromkeys(captions)}
-        return EncodedText(*(torch.cat([getattr(one[c], f) for c in captions])
-                             for f in ("sentence", "words", "mask", "lengths")))
+        return EncodedText(*(torch.cat([getattr(one[c], f.name) for c in captions]) for f in fields(EncodedText)))
 
     def describe(self) -> dict:
         return {"weights": str(self.path.name), "sha256": self.sha256, "dim": self.dim}

@@ -104,6 +104,8 @@ class GANTrainer:
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
         self.device = torch.device(device)
         self.model, self.data, self.seed = model.to(self.device), data, int(seed)
+        if getattr(model, "text_encoder", None) is not None:  # shared with ``data``: each rank encodes on its GPU
+            model.text_encoder.to(self.device)
         self.out_dir, self.progress = Path(out_dir), progress and self.rank == 0
         self.train_cfg = model.config["train"]
         betas = tuple(self.train_cfg.get("betas", (0.5, 0.999)))
@@ -114,7 +116,10 @@ class GANTrainer:
         self.amp = bool(amp) and self.device.type == "cuda"
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.sample_text = sample_text  # (captions, EncodedText) for the per-epoch grids, or None
+        if sample_text is not None:  # (captions, EncodedText) for the per-epoch grids
+            captions, text = sample_text
+            sample_text = (captions, text.map(lambda t: t.to(self.device)))
+        self.sample_text = sample_text
         self.epoch, self.history = 0, []
 
     # ------------------------------------------------------------------ state

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from models.common.gan import TextToImageGAN, ZooGenerator
 from models.common.text_encoder import ZOO_WEIGHTS_DIR, FrozenTextEncoder
+from t2ibench.evaluators.training import training_settings
 from t2ibench.registry import Registry, register_generator
 
 
@@ -42,7 +43,7 @@ class ZooModel:
             raise ValueError(f"{self.name}: unknown config keys {sorted(unknown)}")
         config.update(overrides)
         if train:
-            config["train"].update(train)
+            config["train"] = training_settings(config["train"], train)
         return config
 
 

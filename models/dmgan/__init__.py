@@ -3,10 +3,8 @@ Text-to-Image Synthesis", CVPR 2019), registered as ``dmgan``.
 
 Networks in :mod:`.networks`, the objective in :mod:`.model`, configs in :mod:`.configs`.
 
-Tiny config on ``shapes`` (shipped as ``models/weights/dmgan-shapes.*``): 4 epochs in 27.3
-min of training on one thread of the 2-core machine (another model trained on the other
-core); on 1000 test captions the shapes classifier puts 23.9% of the images in the caption's
-class (chance 2.1%), and FID is 65.6 (the ``noise`` row: 435.6).
+Tiny config on ``shapes``: shipped as ``models/weights/dmgan-shapes.*``; its training time and
+quality check are in the manifest (``python -m models.train --report`` tabulates them).
 """
 from models.common.zoo import register_model
 from models.dmgan.configs import CONFIGS

@@ -4,10 +4,8 @@ Adversarial Network", CVPR 2018), registered as ``hdgan``.
 Networks in :mod:`.networks`, the objective (pair + local patch losses, least squares) in
 :mod:`.model`, configs in :mod:`.configs` (``paper``/``code`` differ in the patch sizes R).
 
-Tiny config on ``shapes`` (shipped as ``models/weights/hdgan-shapes.*``): 7 epochs in 20.6
-min of training on one thread of the 2-core machine (another model trained on the other
-core); on 1000 test captions the shapes classifier puts 8.3% of the images in the caption's
-class (chance 2.1%), and FID is 60.4 (the ``noise`` row: 435.6).
+Tiny config on ``shapes``: shipped as ``models/weights/hdgan-shapes.*``; its training time and
+quality check are in the manifest (``python -m models.train --report`` tabulates them).
 """
 from models.common.zoo import register_model
 from models.hdgan.configs import CONFIGS

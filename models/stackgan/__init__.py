@@ -4,10 +4,8 @@ Image Synthesis with Stacked Generative Adversarial Networks", ICCV 2017), regis
 Networks in :mod:`.networks`, the objective and the two-phase schedule in :mod:`.model`,
 configs in :mod:`.configs`.
 
-Tiny config on ``shapes`` (shipped as ``models/weights/stackgan-shapes.*``): 9 epochs in
-22.8 min of training on one thread of the 2-core machine (another model trained on the other
-core); on 1000 test captions the shapes classifier puts 11.4% of the images in the caption's
-class (chance 2.1%), and FID is 66.9 (the ``noise`` row: 435.6).
+Tiny config on ``shapes``: shipped as ``models/weights/stackgan-shapes.*``; its training time and
+quality check are in the manifest (``python -m models.train --report`` tabulates them).
 """
 from models.common.zoo import register_model
 from models.stackgan.configs import CONFIGS

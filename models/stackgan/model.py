@@ -33,11 +33,14 @@ class StackGAN(TextToImageGAN):
         self.generator = Generator(c)
         self.discriminators = nn.ModuleList([
             StageDiscriminator(s, c["ndf"], c["c_dim"], unconditional=False) for s in self.image_sizes])
-        self.stage = 2
+
+    @property
+    def stage(self) -> int:
+        """The phase being trained, 1 or 2: the generator's ``stage`` buffer (saved with its weights)."""
+        return int(self.generator.stage)
 
     def start_epoch(self, epoch: int) -> None:
-        self.stage = 1 if epoch < self.config["train"]["stage1_epochs"] else 2
-        self.generator.stage.fill_(self.stage)
+        self.generator.stage.fill_(1 if epoch < self.config["train"]["stage1_epochs"] else 2)
         frozen_g = self.generator.stage_one if self.stage == 2 else self.generator.stage_two
         active_g = self.generator.stage_two if self.stage == 2 else self.generator.stage_one
         frozen_g.requires_grad_(False)

@@ -4,10 +4,8 @@ Synthesis with Stacked Generative Adversarial Networks", TPAMI 2018), registered
 Networks in :mod:`.networks`, the objective (with the colour-consistency term) in
 :mod:`.model`, configs in :mod:`.configs`.
 
-Tiny config on ``shapes`` (shipped as ``models/weights/stackgan++-shapes.*``): 6 epochs in
-19.7 min of training on one thread of the 2-core machine (another model trained on the other
-core); on 1000 test captions the shapes classifier puts 9.3% of the images in the caption's
-class (chance 2.1%), and FID is 73.1 (the ``noise`` row: 435.6).
+Tiny config on ``shapes``: shipped as ``models/weights/stackgan++-shapes.*``; its training time and
+quality check are in the manifest (``python -m models.train --report`` tabulates them).
 """
 from models.common.zoo import register_model
 from models.stackgan_pp.configs import CONFIGS

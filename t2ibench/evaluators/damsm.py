@@ -379,15 +379,16 @@ def resize_mode(config: dict) -> str:
     return f"bilinear-{INCEPTION_SIZE}-align_corners=False"
 
 
-def preprocess(images: torch.Tensor, config: dict) -> torch.Tensor:
-    """uint8 ``[N, 3, H, W]`` -> float in [-1, 1] at the backbone's input size.
+def fit_to_backbone(x: torch.Tensor, config: dict, value_range=(0.0, 255.0)) -> torch.Tensor:
+    """float ``[N, 3, H, W]`` at the image backbone's input size: ``cnn``, an antialiased bilinear
+    resize to ``input_size`` (skipped when already that size); ``inception`` resizes to 299 inside
+    the encoder (AttnGAN), so nothing here. ``value_range``: the scale of ``x`` (clamped to it)."""
+    return resize_antialiased(x, config["input_size"], value_range=value_range) if config["backbone"] == "cnn" else x
 
-    ``cnn``: antialiased bilinear resize to ``input_size`` (skipped when already that size);
-    ``inception``: scaled to [-1, 1] here, resized to 299 inside the encoder (AttnGAN)."""
-    x = images.float()
-    if config["backbone"] == "cnn":
-        x = resize_antialiased(x, config["input_size"])
-    return x / 127.5 - 1.0
+
+def preprocess(images: torch.Tensor, config: dict) -> torch.Tensor:
+    """uint8 ``[N, 3, H, W]`` -> float in [-1, 1] at the backbone's input size (:func:`fit_to_backbone`)."""
+    return fit_to_backbone(images.float(), config) / 127.5 - 1.0
 
 
 # ----------------------------------------------------------------------------- loading
