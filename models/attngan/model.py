@@ -14,7 +14,6 @@ from torch import nn
 
 from models.attngan.networks import Generator
 from models.common import attngan_losses as L
-from models.common.conditioning import kl_loss
 from models.common.discriminators import multi_scale
 from models.common.gan import TextToImageGAN
 from models.common.stages import stage_sizes
@@ -38,10 +37,8 @@ class AttnGANFamily(TextToImageGAN):
         return {"loss": sum(losses), **{f"stage{i}": v.detach() for i, v in enumerate(losses)}}
 
     def generator_loss(self, batch, out):
-        adv = L.adversarial_generator_loss(self.discriminators, out.images, batch.text.sentence)
-        kl = kl_loss(out.mu, out.logvar)
-        loss = adv + self.config["kl_weight"] * kl
-        terms = {"adv": adv.detach(), "kl": kl.detach()}
+        terms = self.with_kl(L.adversarial_generator_loss(self.discriminators, out.images, batch.text.sentence), out)
+        loss = terms.pop("loss")
         if self.config["damsm_lambda"]:
             if self.text_encoder is None:
                 raise ValueError(f"{self.name}: the DAMSM loss needs the zoo text encoder (model.text_encoder)")

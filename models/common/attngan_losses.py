@@ -37,14 +37,15 @@ def discriminator_loss(d, real: torch.Tensor, fake: torch.Tensor, sentence: torc
             + (_FAKE(d.uncond_logits(h_fake)) + cond_fake + cond_wrong) / 3)
 
 
-def adversarial_generator_loss(discriminators, images, sentence: torch.Tensor) -> torch.Tensor:
-    """Σ over stages of the unconditional and conditional non-saturating terms."""
+def adversarial_generator_loss(discriminators, images, sentence: torch.Tensor, uncond_weight: float = 1.0) -> torch.Tensor:
+    """Σ over stages of the conditional and ``uncond_weight`` × the unconditional non-saturating terms
+    (StackGAN++'s joint loss, Eq. 5-6, weighs the latter; AttnGAN's Eq. 3 with weight 1)."""
     total = 0.0
     for d, x in zip(discriminators, images):
         h = d.features(x)
         total = total + _GEN(d.cond_logits(h, sentence))
-        if d.uncond_head is not None:
-            total = total + _GEN(d.uncond_logits(h))
+        if d.uncond_head is not None and uncond_weight > 0:
+            total = total + uncond_weight * _GEN(d.uncond_logits(h))
     return total
 
 

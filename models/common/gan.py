@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from models.common.conditioning import kl_loss
 from models.common.text_encoder import EncodedText, FrozenTextEncoder
 from t2ibench import defaults
 
@@ -97,6 +98,12 @@ class TextToImageGAN(nn.Module):
 
     def generator_loss(self, batch: TrainBatch, out: GeneratorOutput) -> dict:
         raise NotImplementedError
+
+    def with_kl(self, adv: torch.Tensor, out: GeneratorOutput) -> dict:
+        """``{"loss": adv + kl_weight · KL, "adv", "kl"}``: the generator objective of every model with
+        conditioning augmentation (StackGAN Eq. 6's KL term on ``out.mu``/``out.logvar``)."""
+        kl = kl_loss(out.mu, out.logvar)
+        return {"loss": adv + self.config["kl_weight"] * kl, "adv": adv.detach(), "kl": kl.detach()}
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from models.common.conditioning import kl_loss
 from models.common.gan import TextToImageGAN
 from models.common.gan_losses import LOSSES
 from models.hdgan.networks import Discriminator, Generator
@@ -69,5 +68,4 @@ class HDGAN(TextToImageGAN):
         for d, x in zip(self.discriminators, out.images):
             h = d.encode(x)
             adv = adv + _LS_GEN(d.pair_logits(h, t)) + _LS_GEN(d.local_logits(h))
-        kl = kl_loss(out.mu, out.logvar)
-        return {"loss": adv + self.config["kl_weight"] * kl, "adv": adv.detach(), "kl": kl.detach()}
+        return self.with_kl(adv, out)

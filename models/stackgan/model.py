@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from models.common.conditioning import kl_loss
 from models.common.discriminators import StageDiscriminator
 from models.common.gan import TextToImageGAN
 from models.common.gan_losses import discriminator_loss, generator_loss
@@ -58,6 +57,4 @@ class StackGAN(TextToImageGAN):
     def generator_loss(self, batch, out):
         i = self.stage - 1
         d = self.discriminators[i]
-        adv = generator_loss("bce", d(out.images[i], out.mu.detach())[0])
-        kl = kl_loss(out.mu, out.logvar)
-        return {"loss": adv + self.config["kl_weight"] * kl, "adv": adv.detach(), "kl": kl.detach()}
+        return self.with_kl(generator_loss("bce", d(out.images[i], out.mu.detach())[0]), out)

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import torch
 
-from models.common.conditioning import kl_loss
+from models.common.attngan_losses import adversarial_generator_loss
 from models.common.discriminators import multi_scale
 from models.common.gan import TextToImageGAN
 from models.common.gan_losses import LOSSES
 from models.common.stages import stage_sizes
 from models.stackgan_pp.networks import Generator
 
-_REAL, _FAKE, _GEN = LOSSES["bce"]
+_REAL, _FAKE, _ = LOSSES["bce"]
 COLOR_LAMBDA1, COLOR_LAMBDA2 = 1.0, 5.0
 
 
@@ -77,14 +77,9 @@ class StackGANpp(TextToImageGAN):
         return {"loss": total, **parts}
 
     def generator_loss(self, batch, out):
-        u, cond = self.config["uncond_weight"], out.mu.detach()
-        adv = 0.0
-        for d, x in zip(self.discriminators, out.images):
-            h = d.features(x)
-            adv = adv + _GEN(d.cond_logits(h, cond)) + (u * _GEN(d.uncond_logits(h)) if u > 0 else 0.0)
-        kl = kl_loss(out.mu, out.logvar)
-        loss = adv + self.config["kl_weight"] * kl
-        terms = {"adv": adv.detach(), "kl": kl.detach()}
+        adv = adversarial_generator_loss(self.discriminators, out.images, out.mu.detach(), self.config["uncond_weight"])
+        terms = self.with_kl(adv, out)
+        loss = terms.pop("loss")
         if self.config["color_weight"]:
             color = sum(colour_consistency(a, b) for a, b in zip(out.images[:-1], out.images[1:]))
             loss = loss + self.config["color_weight"] * color
