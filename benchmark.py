@@ -16,7 +16,7 @@ pass with every metric, and
 are written (atomically). The generated images are kept as PNG shards in
 ``--images-dir`` (default ``runs/benchmark/<dataset>/<generator>-<run key>/``, the key
 hashing the generator's weights and code, seed, dataset and caption plan), so an interrupted benchmark
-rerun with the same command reads back what it had generated and generates only the rest. Run ``python benchmark.py --help`` for the options.
+rerun with the same command reads back what it had generated and generates only the rest.
 """
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ import sys
 from pathlib import Path
 
 from t2ibench import defaults
-from t2ibench.cli import (add_run_args, comma_list, extractor_weights_from_args, load_dataset_from_args, resolve_device,
-                          run_cli)
+from t2ibench.cli import (ArgumentParser, add_run_args, comma_list, extractor_weights_from_args, load_dataset_from_args,
+                          resolve_device, run_cli)
 from t2ibench.io import safe_filename
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__.replace("``", ""), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", default=defaults.DATASET,
                    help="comma-separated datasets to build leaderboards for (default %(default)s; real datasets "
                         "need --data-root)")
@@ -61,7 +61,11 @@ def run(args) -> int:
 
     from models.common.zoo import NoWeightsError
 
+    from t2ibench.io import check_writable
+
     device = resolve_device(args.device)
+    check_writable(args.out, "--out")  # before hours of work, not after them
+    check_writable(args.images_dir, "--images-dir")
     if args.retrain:
         from models.train import main as train_zoo
 
@@ -110,7 +114,13 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    return run_cli(run, build_parser().parse_args(argv))
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # a bad argument: the one-line message is printed; --help exits 0
+        if e.code == 2:
+            return 2
+        raise
+    return run_cli(run, args)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,19 @@
 """The ``t2ibench`` command line.
 
     t2ibench eval --generator real --dataset shapes --metrics fid,is --out runs/real
-    t2ibench compare runs/real/result.json reference.json     (CI gate: exit 1 if a metric differs)
+    t2ibench eval --generator ./mygen.py:make --dataset shapes      (a plug-in from a file)
+    t2ibench eval --images DIR --captions captions.csv --dataset cub --data-root data/cub
+    t2ibench compare reference.json runs/real/result.json     (CI gate: exit 1 if a metric differs)
+    t2ibench compare best.json runs/new/result.json --mode regress   (exit 1 if a metric got worse)
     t2ibench list generators|datasets|metrics|extractors
     t2ibench preview --dataset shapes --out shapes.png
     t2ibench train-classifier --out t2ibench/evaluators/weights
     t2ibench train-evaluators --dataset shapes --out t2ibench/evaluators/weights
 
-Bad input (an unknown name, a missing file, a wrong argument) and failed writes (disk
-full, permissions) end with a one-line ``error: ...`` and exit status 2, not a traceback.
+Bad input (an unknown name, a missing file, a wrong argument), failed writes (disk
+full, permissions), a failed download and a plug-in generator that raises end with a
+one-line ``error: ...`` and exit status 2, not a traceback (``--traceback`` or
+``T2IBENCH_DEBUG=1`` shows it); Ctrl-C ends with one line and exit status 130.
 """
 from __future__ import annotations
 
@@ -18,6 +23,13 @@ import sys
 from pathlib import Path
 
 from t2ibench import defaults
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error: ``error: PROG: MESSAGE (see PROG --help)``, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def resolve_device(device: str) -> str:
@@ -35,14 +47,36 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def int_at_least(low: int):
+    """An argparse type: an integer ``>= low`` (argparse names the option in its error)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def add_common_args(p: argparse.ArgumentParser) -> None:
+    """``--traceback``, shared by every subcommand that runs work."""
+    p.add_argument("--traceback", action="store_true",
+                   help="on an error, show the full Python traceback instead of one line")
+
+
 def add_run_args(p: argparse.ArgumentParser, out_default: str | None, out_help: str | None = None) -> None:
     """Arguments shared by ``t2ibench eval``, ``t2ibench sanity`` and ``benchmark.py``."""
     p.add_argument("--device", default="auto", help="torch device: auto (cuda if available), cpu, cuda, cuda:1 ...")
-    p.add_argument("--seed", type=int, default=defaults.SEED, help="run seed: plan, noise, subsets (default %(default)s)")
+    p.add_argument("--seed", type=int_at_least(0), default=defaults.SEED,
+                   help="run seed: plan, noise, subsets (default %(default)s)")
     p.add_argument("--out", default=out_default, help=out_help or "output folder (default %(default)s)")
-    p.add_argument("--n-images", type=int, default=None,
+    p.add_argument("--n-images", type=int_at_least(1), default=None,
                    help="captions to generate for per evaluation (default: the whole test split)")
-    p.add_argument("--batch-size", type=int, default=defaults.BATCH_SIZE, help="images per batch (default %(default)s)")
+    p.add_argument("--batch-size", type=int_at_least(1), default=defaults.BATCH_SIZE,
+                   help="images per batch (default %(default)s)")
     p.add_argument("--metrics", default=None,
                    help="comma-separated metric specs, e.g. 'fid,is,ssim' or 'fid@inception-v3-compat' "
                         f"(default: {','.join(defaults.DEFAULT_METRICS)})")
@@ -53,8 +87,9 @@ def add_run_args(p: argparse.ArgumentParser, out_default: str | None, out_help: 
                    help="local weights of a feature extractor or evaluator, e.g. damsm=runs/damsm-cub.safetensors "
                         "(repeatable)")
     p.add_argument("--data-root", default=None, help="folder of a real dataset in its standard layout (cub, flowers, coco)")
-    p.add_argument("--image-size", type=int, default=None, help="dataset image size in pixels (default: the dataset's)")
-    p.add_argument("--shard-size", type=int, default=defaults.SHARD_SIZE,
+    p.add_argument("--image-size", type=int_at_least(1), default=None,
+                   help="dataset image size in pixels (default: the dataset's)")
+    p.add_argument("--shard-size", type=int_at_least(1), default=defaults.SHARD_SIZE,
                    help="generated images per PNG shard, the unit an interrupted run resumes from "
                         "(default %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -63,6 +98,7 @@ def add_run_args(p: argparse.ArgumentParser, out_default: str | None, out_help: 
     p.add_argument("--allow-small-n", action="store_true",
                    help=f"compute metrics with fewer images than they need for a stable estimate (FID: "
                         f"{defaults.FID_MIN_IMAGES}) instead of stopping; the result records a warning")
+    add_common_args(p)
 
 
 def extractor_weights_from_args(args) -> dict[str, str] | None:
@@ -85,64 +121,100 @@ def load_dataset_from_args(args, name: str, split: str = "test"):
 
     kwargs = {"root": args.data_root} if args.data_root else {}
     if name == "shapes":  # the only dataset that generates (and shows a progress bar) when first loaded
+        if args.data_root:
+            raise ValueError(f"--data-root {args.data_root}: the shapes dataset is generated, not read from a "
+                             f"folder; --data-root is for cub, flowers and coco")
         kwargs["progress"] = not getattr(args, "no_progress", False)
     return load_dataset(name, split=split, image_size=args.image_size, **kwargs)
 
 
-def _cmd_eval(args) -> int:
-    from t2ibench.engine import evaluate
+def _eval_out(args, dataset) -> Path:
+    """``--out``, else ``runs/eval/GENERATOR/DATASET`` (``folder-NAME`` for ``--images``)."""
     from t2ibench.io import safe_filename
-    from t2ibench.plots import save_captioned_grid
-    from t2ibench.registry import load_generator
 
+    if args.out:
+        return Path(args.out)
+    who = safe_filename(args.generator) if args.generator else "folder-" + safe_filename(Path(args.images).name)
+    return Path("runs/eval") / who / dataset.name
+
+
+def _cmd_eval(args) -> int:
+    from t2ibench.io import check_writable
+
+    if bool(args.generator) == bool(args.images):
+        raise ValueError("give either --generator NAME or --images DIR (with --captions FILE), not both or neither")
+    if bool(args.images) != bool(args.captions):
+        raise ValueError("--images DIR and --captions FILE go together: the captions file says which image was made "
+                         "for which caption")
     device = resolve_device(args.device)
     dataset = load_dataset_from_args(args, args.dataset, args.split)
-    generator = load_generator(args.generator, dataset=dataset, device=device)
+    out = _eval_out(args, dataset)
+    check_writable(out, "--out")  # before any work: a computed run must not be lost at the end
+    args.resume_hint = None if args.no_images or args.images else out / "images"
     weights = extractor_weights_from_args(args)
-    out = Path(args.out) if args.out else Path("runs/eval") / safe_filename(args.generator) / dataset.name
-    result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=args.n_images, seed=args.seed,
-                      batch_size=args.batch_size, device=device, extractor_weights=weights,
-                      progress=not args.no_progress, generator_name=args.generator,
-                      allow_small_n=args.allow_small_n, image_dir=None if args.no_images else out / "images",
-                      shard_size=args.shard_size)
-    result.save(out / "result.json")
-    from t2ibench.engine import evaluation_plan
-    from t2ibench.generators.base import generate_checked
-    from t2ibench.image_store import ImageStore
+    common = dict(metrics=comma_list(args.metrics), seed=args.seed, batch_size=args.batch_size, device=device,
+                  extractor_weights=weights, progress=not args.no_progress, allow_small_n=args.allow_small_n)
+    if args.images:
+        from t2ibench.generators.image_folder import evaluate_image_folder
 
-    plan = evaluation_plan(dataset, min(16, result.n_images), args.seed)
-    images = (generate_checked(generator, args.generator, plan, seed=args.seed) if args.no_images
-              else ImageStore.existing(out / "images").head(len(plan)))
-    save_captioned_grid(images, plan, out / "samples.png", title=f"{args.generator} on {dataset.name}")
+        if args.n_images is not None:
+            raise ValueError("--n-images: with --images every image of the captions file is scored; drop it")
+        result = evaluate_image_folder(args.images, args.captions, dataset, **common)
+        generator, name = None, result.generator
+    else:
+        from t2ibench.engine import evaluate
+        from t2ibench.registry import load_generator
+
+        name = args.generator
+        generator = load_generator(name, dataset=dataset, device=device)
+        result = evaluate(generator, dataset, n_images=args.n_images, generator_name=name,
+                          image_dir=None if args.no_images else out / "images", shard_size=args.shard_size,
+                          reuse_images=args.reuse_images, **common)
+    result.save(out / "result.json")
+    _save_samples(args, result, generator, name, dataset, out)
     print(result.summary())
-    kept = "" if args.no_images else f", and the {result.n_images} generated images in {out / 'images'}"
+    kept = "" if args.no_images or args.images else f", and the {result.n_images} generated images in {out / 'images'}"
     print(f"wrote {out / 'result.json'}, {out / 'samples.png'}{kept}")
     return 0
 
 
-def _cmd_compare(args) -> int:
-    from t2ibench.result import EvalResult, compare_results
+def _save_samples(args, result, generator, name: str, dataset, out: Path) -> None:
+    """``OUT/samples.png``: the first 16 images of the run with their captions, read back where kept."""
+    from t2ibench.engine import evaluation_plan
+    from t2ibench.generators.base import generate_checked
+    from t2ibench.image_store import ImageStore
+    from t2ibench.plots import save_captioned_grid
 
-    results = []
-    for path in (args.result, args.reference):
-        try:
-            results.append(EvalResult.load(path))
-        except (OSError, ValueError, TypeError) as e:
-            raise ValueError(f"{path}: not a readable t2ibench result.json ({type(e).__name__}: {e})") from None
-    rows = compare_results(*results, rtol=args.rtol, hits=args.hits)
-    print(f"{'metric':<28} {'value':>14} {'reference':>14} {'tolerance':>10}")
-    for r in rows:
-        value = "missing" if r["value"] is None else f"{r['value']:.8g}"
-        print(f"{r['metric']:<28} {value:>14} {r['reference']:>14.8g} {r['tolerance']:>10.2g}"
-              f"  {'ok' if r['ok'] else 'DIFFERS'}")
-    bad = [r["metric"] for r in rows if not r["ok"]]
-    print(f"{len(rows) - len(bad)} of {len(rows)} metrics agree" + (f"; differ: {', '.join(bad)}" if bad else ""))
-    return 1 if bad else 0
+    if args.images:
+        from t2ibench.generators.image_folder import load_image_folder
+
+        folder, plan, _, _ = load_image_folder(args.images, args.captions, dataset, args.seed)
+        plan = plan[:16]
+        images = folder.generate(plan, seed=args.seed)
+    else:
+        plan = evaluation_plan(dataset, min(16, result.n_images), args.seed)
+        images = (generate_checked(generator, name, plan, seed=args.seed) if args.no_images
+                  else ImageStore.existing(out / "images").head(len(plan)))
+    save_captioned_grid(images, plan, out / "samples.png", title=f"{name} on {dataset.name}")
+
+
+def _cmd_compare(args) -> int:
+    from t2ibench.compare import compare
+
+    metrics = comma_list(args.metrics)
+    if metrics is not None and not metrics:
+        raise ValueError("--metrics: no metric named (give e.g. --metrics fid,is)")
+    result = compare(args.baseline, args.new, mode=args.mode, metrics=metrics, rtol=args.rtol, atol=args.atol,
+                     hits=args.hits, regress_rtol=args.regress_rtol, regress_atol=args.regress_atol,
+                     std_factor=args.std_factor, std_growth=args.std_growth)
+    print(f"{args.mode}: {args.new} (new) against {args.baseline} (baseline)")
+    print(result.table())
+    return result.exit_code
 
 
 def _cmd_list(args) -> int:
     from t2ibench.data import list_datasets
-    from t2ibench.features import list_extractors
+    from t2ibench.features import describe_extractors, list_extractors
     from t2ibench.protocols import list_metrics
     from t2ibench.registry import list_generators
 
@@ -150,8 +222,11 @@ def _cmd_list(args) -> int:
                "extractors": list_extractors}
     for kind in [args.kind] if args.kind else listing:
         print(f"{kind}:")
+        details = describe_extractors() if kind == "extractors" else {}  # the published weights each accepts
         for name in listing[kind]():
             print(f"  {name}")
+            for line in details.get(name, ()):
+                print(f"    {line}")
     return 0
 
 
@@ -167,9 +242,11 @@ def _cmd_preview(args) -> int:
 
 
 def _cmd_sanity(args) -> int:
+    from t2ibench.io import check_writable
     from t2ibench.sanity import run_sanity, write_sanity
 
     device = resolve_device(args.device)
+    check_writable(args.out, "--out")
     dataset = load_dataset_from_args(args, args.dataset)
     metrics = comma_list(args.metrics) or list(defaults.SANITY_METRICS)
     n = args.n_images or defaults.SANITY_N_IMAGES
@@ -196,7 +273,7 @@ def _cmd_train_evaluators(args) -> int:
         module = importlib.import_module(TRAINERS[name])
         checkpoint = out / "checkpoints" / f"{name}-{args.dataset}.pt"
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        extra = ({"backbone": args.damsm_backbone, "inception_weights": args.inception_weights}
+        extra = ({"backbone": args.damsm_backbone, "inception_weights": args.imagenet_inception_weights}
                  if name == "damsm" else {})
         manifest = module.train(out, dataset=args.dataset, seed=args.seed, device=device, epochs=args.epochs,
                                 data_root=args.data_root, progress=not args.no_progress, checkpoint=checkpoint,
@@ -213,8 +290,11 @@ def _cmd_train_classifier(argv: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="t2ibench", description=__doc__.split("\n")[0],
+    from t2ibench import __version__
+
+    parser = ArgumentParser(prog="t2ibench", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"t2ibench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("eval", help="evaluate one generator on one dataset and write result.json + samples.png",
@@ -222,8 +302,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "compute every requested metric; writes OUT/result.json, OUT/samples.png and the "
                                    "generated images as PNG shards in OUT/images/ (rerun the same command after an "
                                    "interruption to resume: finished shards are read back, not regenerated).")
-    p.add_argument("--generator", required=True,
-                   help="registered name (see 't2ibench list generators'), entry point, or 'module:callable'")
+    p.add_argument("--generator", default=None,
+                   help="registered name (see 't2ibench list generators'), entry point, 'module:callable' (the "
+                        "current directory is importable) or 'path/to/file.py:callable'")
+    p.add_argument("--images", default=None, metavar="DIR",
+                   help="score a folder of images generated elsewhere instead of a generator (needs --captions)")
+    p.add_argument("--captions", default=None, metavar="FILE",
+                   help="with --images: CSV (header file,caption[,image_key]) or JSONL of the same keys, one row "
+                        "per image; image_key is the dataset image the caption was written for (without it only "
+                        "metrics that need no dataset image run)")
+    p.add_argument("--reuse-images", action="store_true",
+                   help="read back the kept images of a generator that has no fingerprint (no source file, no "
+                        "'fingerprint' attribute); only when it is certainly unchanged")
     p.add_argument("--dataset", default=defaults.DATASET, help="dataset name (default %(default)s)")
     p.add_argument("--split", default="test", help="dataset split to evaluate on (default %(default)s)")
     p.add_argument("--no-images", action="store_true",
@@ -241,19 +331,58 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_args(p, out_default="runs/sanity")
     p.set_defaults(func=_cmd_sanity)
 
-    p = sub.add_parser("compare", help="check a result against a reference result within the cross-machine "
-                                       "tolerance (exit 1 if a metric differs): a CI gate",
-                       description="Compare every metric of REFERENCE with RESULT (two result.json files of the "
-                                   "same generator, dataset, n_images and seed). Tolerance: relative --rtol for "
-                                   "continuous metrics, --hits hits for retrieval shares (R-precision, Rank-1). "
-                                   "Exit status 0 when all agree, 1 when one differs or is missing, 2 on bad "
-                                   "input.")
-    p.add_argument("result", help="the result.json to check")
-    p.add_argument("reference", help="the reference result.json")
+    p = sub.add_parser("compare", help="compare NEW with BASELINE, metric by metric: a reproducibility check "
+                                       "(--mode reproduce) or a regression gate (--mode regress); exit 1 on a "
+                                       "difference/regression",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="""\
+Compare the metrics of two result.json files and print a table (metric, baseline, new, change,
+tolerance, verdict) and a one-line summary. Metrics: --metrics, default those of BASELINE; a named
+metric missing from either file is exit 2; unnamed, a metric in only one file is a 'skipped' row.
+
+--mode reproduce (default): NEW reruns BASELINE's run (same generator, n_images, seed, dataset
+  fingerprint) on another machine or version; each value, and the std when both have one, must
+  agree both ways within the cross-machine tolerance: max(--rtol x value, --atol), or --hits hits
+  (steps of 1/n_images) for retrieval shares (R-precision, Rank-1). Verdicts: ok / DIFFERS.
+--mode regress: a gate for a new model (any generator, any seed) against a baseline such as the
+  current best, on the same dataset and n_images. One-sided, by each metric's direction: worse by
+  more than its tolerance is REGRESSED, better by more is 'better'. Tolerance: --std-factor
+  standard errors (std / sqrt(units the std is over); retrieval shares at least the binomial
+  error), else (FID, CMD, ITDis: no std) max(--regress-rtol x sqrt({n}/n_images) x baseline,
+  --regress-atol); never below the cross-machine tolerance. A std grown more than --std-growth
+  times (a std over >= {u} images/classes) is REGRESSED too.
+
+Not comparable (exit 2, never a pass): other run fields than the mode allows, or a compared
+metric's protocol fields (protocol, extractor, splits, ...) or its extractor's name, weights_id
+or resize_mode differ. Exit status: 0 all ok/better/skipped, 1 REGRESSED or DIFFERS, 2 not
+comparable or bad input.
+
+Argument order: BASELINE first, then NEW. (Before regress mode existed it read RESULT
+REFERENCE; reproduce mode is symmetric, so such commands keep their verdict. In regress mode the
+order matters.)""".format(n=defaults.COMPARE_REGRESS_N, u=defaults.COMPARE_REGRESS_STD_MIN_UNITS))
+    p.add_argument("baseline", help="the baseline result.json (the reference, the current best)")
+    p.add_argument("new", help="the result.json to check")
+    p.add_argument("--mode", choices=["reproduce", "regress"], default="reproduce",
+                   help="reproduce: two-sided, same run; regress: one-sided by direction, any generator "
+                        "(default %(default)s)")
+    p.add_argument("--metrics", default=None,
+                   help="comma-separated metrics to compare (default: the baseline's; a named one missing "
+                        "from either result is exit 2)")
     p.add_argument("--rtol", type=float, default=defaults.COMPARE_RTOL,
-                   help="relative tolerance of continuous metrics (default %(default)s)")
+                   help="cross-machine relative tolerance of continuous metrics (default %(default)s)")
+    p.add_argument("--atol", type=float, default=defaults.COMPARE_ATOL,
+                   help="cross-machine absolute tolerance near zero (default %(default)s)")
     p.add_argument("--hits", type=int, default=defaults.COMPARE_HITS,
-                   help="tolerance of retrieval shares, in hits (default %(default)s)")
+                   help="cross-machine tolerance of retrieval shares, in hits (default %(default)s)")
+    p.add_argument("--std-factor", type=float, default=defaults.COMPARE_REGRESS_STD_FACTOR,
+                   help="regress: standard errors a metric with a std may worsen by (default %(default)s)")
+    p.add_argument("--regress-rtol", type=float, default=defaults.COMPARE_REGRESS_RTOL,
+                   help="regress: relative tolerance of a metric without std (default %(default)s)")
+    p.add_argument("--regress-atol", type=float, default=defaults.COMPARE_REGRESS_ATOL,
+                   help="regress: absolute tolerance of a metric without std, near zero (default %(default)s)")
+    p.add_argument("--std-growth", type=float, default=defaults.COMPARE_REGRESS_STD_GROWTH,
+                   help="regress: a std more than this many times the baseline's is a regression "
+                        "(default %(default)s)")
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("list", help="list registered generators, datasets, metrics or feature extractors")
@@ -278,15 +407,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, help="folder of a real dataset (cub, flowers, coco)")
     p.add_argument("--only", default=None, help="comma-separated subset of: damsm,vse,clip,vs (default: all)")
     p.add_argument("--damsm-backbone", choices=["cnn", "inception"], default=None,
-                   help="DAMSM image backbone: AttnGAN's ImageNet Inception-v3 (needs --inception-weights; the "
+                   help="DAMSM image backbone: AttnGAN's ImageNet Inception-v3 (needs --imagenet-inception-weights; the "
                         "default on real datasets) or a small CNN trained from scratch (the default on shapes)")
-    p.add_argument("--inception-weights", default=None,
-                   help="torchvision ImageNet inception_v3 weights for the DAMSM 'inception' backbone")
+    p.add_argument("--imagenet-inception-weights", default=None,
+                   help="torchvision ImageNet inception_v3 weights (inception_v3_google-*.pth) for the DAMSM "
+                        "'inception' backbone; not the FID Inception of 'eval --inception-weights'")
     p.add_argument("--out", default="t2ibench/evaluators/weights", help="output folder (default %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.SEED)
     p.add_argument("--epochs", type=int, default=None, help="epochs (default: each evaluator's own)")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
+    add_common_args(p)
     p.set_defaults(func=_cmd_train_evaluators)
 
     sub.add_parser("train-classifier", add_help=False,
@@ -295,20 +426,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_cli(func, args) -> int:
-    """Run ``func(args)``; report bad input as ``error: ...`` with exit status 2.
+    """Run ``func(args)``; every failure the user can cause ends in one line on stderr.
 
-    Set ``T2IBENCH_DEBUG=1`` to get the full traceback instead.
+    Bad input, failed writes and downloads (``ValueError``/``TypeError``/``OSError``) and a
+    plug-in generator that raises (:class:`t2ibench.registry.PluginError`): ``error: ...``,
+    exit status 2. Ctrl-C: one line saying how to resume, exit status 130. ``--traceback``
+    or ``T2IBENCH_DEBUG=1`` re-raises instead, with the full traceback.
     """
+    from t2ibench.registry import PluginError
+
     previous = os.environ.get(defaults.OFFLINE_ENV)
     if getattr(args, "offline", False):
         os.environ[defaults.OFFLINE_ENV] = "1"
+    debug = getattr(args, "traceback", False) or bool(os.environ.get("T2IBENCH_DEBUG"))
     try:
         return func(args)
-    except (ValueError, TypeError, OSError) as e:
-        if os.environ.get("T2IBENCH_DEBUG"):
+    except (ValueError, TypeError, OSError, PluginError) as e:
+        if debug:
             raise
-        print(f"error: {e}", file=sys.stderr)
+        hint = " (rerun with --traceback for the plug-in's traceback)" if isinstance(e, PluginError) else ""
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        kept = getattr(args, "resume_hint", None)
+        resume = (f"the complete image shards in {kept} are kept: rerun the same command to resume from them"
+                  if kept else "nothing was written; rerun the command to start again")
+        print(f"\ninterrupted (Ctrl-C): {resume}", file=sys.stderr)
+        return 130
     finally:  # --offline lasts for this command, not for the rest of a process that called main()
         if previous is None:
             os.environ.pop(defaults.OFFLINE_ENV, None)
@@ -320,7 +466,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["train-classifier"]:
         return _cmd_train_classifier(argv[1:])
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # a bad argument: the one-line message is printed; --help/--version exit 0
+        if e.code == 2:
+            return 2
+        raise
     return run_cli(args.func, args)
 
 

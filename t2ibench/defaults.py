@@ -39,8 +39,20 @@ IS_SPLITS = 10
 #: FID/KID refuse fewer images than this: below it the 2048-d (or 512-d) covariance is
 #: rank-deficient enough that the value is dominated by the small-sample bias.
 FID_MIN_IMAGES = 50
+#: FID/CLIP-FID/CMD below this many generated images carry a small-sample-bias warning in the
+#: result: the FID authors' reference code (github.com/bioinf-jku/TTUR, README) "recommend[s]
+#: using a minimum sample size of 10,000"; the papers use 30,000 (GR-GAN on COCO).
+FID_GUIDANCE_IMAGES = 10_000
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
+#: Inception Score splits of fewer images than this are degenerate (a 1-image split has IS = 1
+#: by construction; a split of m images has IS <= m): the result says so.
+IS_MIN_SPLIT_SIZE = 2
+#: Improved precision and recall (Kynkäänniemi et al. 2019): k of the k-NN radius (the paper's
+#: and torch-fidelity's ``prc_neighborhood``), and the rows per distance block (memory:
+#: block x N float64).
+PRC_NEIGHBORHOOD = 3
+PRC_BATCH_SIZE = 1000
 
 #: SSIM (SDN protocol, Wang et al. 2004): Gaussian window 11x11, sigma 1.5.
 SSIM_KERNEL_SIZE = 11
@@ -90,6 +102,35 @@ CLIPSCORE_W = 2.5
 COMPARE_RTOL = 1e-4
 COMPARE_ATOL = 1e-6
 COMPARE_HITS = 2
+
+#: ``t2ibench compare --mode regress`` (t2ibench/compare.py): how much worse than the baseline a
+#: metric may be before it is a regression. Measured basis: attngan on shapes, seeds 0-4 at n=500
+#: and 0-2 at n=2000 (the whole test split), every pair compared both ways. Another seed also draws
+#: other captions and other R-precision candidates, so this overstates the noise between two
+#: models evaluated at the same seed, the intended use.
+#: With a std recorded over k >= 2 units (chunks, folds, splits, images, classes): STD_FACTOR
+#: standard errors of the mean, max(the two stds) / sqrt(k) (a retrieval share at least its
+#: binomial error sqrt(p(1-p)/n)). Two equally good results differ by sqrt(2) SE on average, so
+#: 3 SE is 2.1 SEs of the difference: a one-sided false alarm about 1.7% of the time per metric
+#: (at 2 SE, 4 of the 20 seed pairs at n=500 failed SSIM or CLIPScore; at 3 SE one did, and one
+#: of the 6 at n=2000 failed R-precision).
+COMPARE_REGRESS_STD_FACTOR = 3.0
+#: Without a std (FID, CLIP-FID, CMD, ITDis): max(RTOL * sqrt(REGRESS_N / n_images) * |baseline|,
+#: ATOL). Their seed-to-seed spread falls as 1/sqrt(n): FID's largest change between seeds was
+#: 3.1% at n=500 and 1.6% at n=2000, CMD's 1.6% and ITDis' 2.0% at n=2000. So 2% at 2000 images
+#: (4% at 500, 0.5% at 30000). At n=500 CMD and ITDis moved by up to 7.6% and 16% between seeds
+#: (other images and captions drawn): more than this, so at small n compare at the same seed or
+#: raise --regress-rtol. ITDis (a difference of two distances) can be near zero, where a relative
+#: tolerance is tight: ATOL (in the metric's own units) is the floor there.
+COMPARE_REGRESS_RTOL = 0.02
+COMPARE_REGRESS_N = 2000
+COMPARE_REGRESS_ATOL = 1e-3
+#: A std more than STD_GROWTH times the baseline's is a regression too (quality became erratic),
+#: when it is a std over at least STD_MIN_UNITS units (images, classes; or of an unstated count,
+#: KID's): a std over k units is itself uncertain by about 1/sqrt(2k), so one over 10 chunks or 2
+#: folds doubles by chance (R-precision's 10-chunk std and Rank-1's 2-fold std did, between seeds).
+COMPARE_REGRESS_STD_GROWTH = 2.0
+COMPARE_REGRESS_STD_MIN_UNITS = 20
 
 #: Metrics computed when none are named.
 DEFAULT_METRICS = ("is", "fid", "kid", "ssim", "fsim", "fsimc", "ms-ssim", "r-precision", "rank1",

@@ -14,6 +14,8 @@ from, resized (bilinear, antialiased) to the generated size when the sizes diffe
 """
 from __future__ import annotations
 
+import hashlib
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -25,10 +27,11 @@ from tqdm.auto import tqdm
 from t2ibench.imageops import resize_antialiased
 from t2ibench import defaults
 from t2ibench.data import Caption, CaptionedImageDataset, load_dataset
+from t2ibench.feature_cache import cached_arrays
 from t2ibench.features import FeatureExtractor, load_extractor
 from t2ibench.generators.base import generate_checked
 from t2ibench.image_store import ImageStore
-from t2ibench.io import atomic_write, sha256_json
+from t2ibench.io import sha256_json
 from t2ibench.protocols import Collected, MetricProtocol, parse_metric
 from t2ibench.registry import load_generator
 from t2ibench.result import EvalResult, package_versions
@@ -60,61 +63,49 @@ def _batches(n: int, batch_size: int):
         yield start, min(start + batch_size, n)
 
 
-def _cache_path(dataset: CaptionedImageDataset, extractor: FeatureExtractor):
-    key = sha256_json({"dataset": dataset.fingerprint, "extractor": extractor.name, "outputs": _role_outputs(extractor),
-                       "weights": extractor.weights_id, "resize": extractor.resize_mode, "v": ENGINE_VERSION})
-    return defaults.CACHE_DIR / "stats" / f"{dataset.name}-{dataset.split}-{extractor.name}-{key[:16]}.npz"
-
-
 def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor,
                   batch_size: int = defaults.FEATURE_BATCH_SIZE,
-                  progress: bool = True) -> dict[str, np.ndarray]:
+                  progress: bool = True, log: list | None = None) -> dict[str, np.ndarray]:
     """Features ``{output: float32 [len(dataset), D]}`` of every real image, cached on disk.
 
     Every output that serves a metric role (``extractor.roles``) is computed and cached, whatever
     metrics the current call asks for, so one cache file serves every later metric set; dense
-    outputs such as DAMSM's region features are dropped. The cache file is keyed by the dataset
-    fingerprint, the extractor's name, weights id and resize mode; it is written atomically. A cache file that cannot
-    be read, holds another number of images, or holds NaN/Inf is an error naming the file (delete it to
-    recompute), never a silent wrong number.
+    outputs such as DAMSM's region features are dropped. The cache file
+    (:mod:`t2ibench.feature_cache`, ``CACHE_DIR/stats/``) is keyed by the dataset fingerprint,
+    the extractor's name, weights id and resize mode; a file that cannot be read, holds another
+    number of images, or holds NaN/Inf is an error naming it (delete it to recompute), never a
+    silent wrong number. log: a list that gets the :class:`~t2ibench.feature_cache.CacheUse`.
     """
-    path = _cache_path(dataset, extractor)
     kept = _role_outputs(extractor)
-    if path.exists():
+    key = {"dataset": dataset.fingerprint, "extractor": extractor.name, "outputs": kept,
+           "weights": extractor.weights_id, "resize": extractor.resize_mode, "v": ENGINE_VERSION}
+
+    def build():
+        chunks: dict[str, list[np.ndarray]] = {k: [] for k in kept}
+        bar = tqdm(total=len(dataset), desc=f"real {dataset.name}[{dataset.split}] -> {extractor.name}",
+                   unit="img", disable=not progress)
+        requested, extractor.requested = extractor.requested, frozenset(kept)
         try:
-            with np.load(path) as z:
-                feats = {k: z[k] for k in kept}
-        except Exception as e:  # noqa: BLE001 — any failure to read is reported the same way
-            raise ValueError(f"cached real-image features {path} are unreadable ({type(e).__name__}: {e}); "
-                             f"delete the file to recompute them") from e
+            for start, stop in _batches(len(dataset), batch_size):
+                out = extractor(dataset.images(range(start, stop)))
+                for k in kept:
+                    chunks[k].append(out[k].cpu().numpy())
+                bar.update(stop - start)
+            bar.close()
+        finally:
+            extractor.requested = requested
+        return {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}
+
+    def check(feats):
         if any(len(v) != len(dataset) for v in feats.values()):
-            raise ValueError(f"cached real-image features {path} hold a different number of images than "
-                             f"{dataset.name}[{dataset.split}] ({len(dataset)}); delete the file to recompute them")
-        bad = [k for k, v in feats.items() if not np.isfinite(v).all()]
-        if bad:
-            raise ValueError(f"cached real-image features {path} contain NaN or Inf (outputs {bad}); delete the "
-                             f"file to recompute them")
-        return feats
-    chunks: dict[str, list[np.ndarray]] = {k: [] for k in kept}
-    bar = tqdm(total=len(dataset), desc=f"real {dataset.name}[{dataset.split}] -> {extractor.name}",
-               unit="img", disable=not progress)
-    requested, extractor.requested = extractor.requested, frozenset(kept)
-    try:
-        for start, stop in _batches(len(dataset), batch_size):
-            out = extractor(dataset.images(range(start, stop)))
-            for k in kept:
-                chunks[k].append(out[k].cpu().numpy())
-            bar.update(stop - start)
-        bar.close()
-    finally:
-        extractor.requested = requested
-    feats = {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}
-    bad = [k for k, v in feats.items() if not np.isfinite(v).all()]
-    if bad:
-        raise ValueError(f"feature extractor {extractor.name!r} gave NaN or Inf features (outputs {bad}) for real "
-                         f"{dataset.name}[{dataset.split}] images; nothing was cached")
-    with atomic_write(path) as f:
-        np.savez(f, **feats)
+            return (f"hold a different number of images than {dataset.name}[{dataset.split}] ({len(dataset)})")
+        return None
+
+    feats, use = cached_arrays("stats", f"{dataset.name}-{dataset.split}-{extractor.name}", key,
+                               f"real-image features of {dataset.name}[{dataset.split}] by {extractor.name!r}",
+                               build, check, names=kept)
+    if log is not None:
+        log.append(use)
     return feats
 
 
@@ -137,9 +128,11 @@ def _resolve_roles(metric: MetricProtocol, extractor: FeatureExtractor) -> dict[
     keys = {}
     for role in set(metric.fake_roles) | set(metric.real_roles) | set(metric.text_roles):
         if role not in extractor.roles:
+            hint = getattr(extractor, "missing_role_hint", None)
+            extra = hint(role) if callable(hint) else ""
             raise ValueError(f"metric {metric.name!r} needs the {role!r} output, which feature extractor "
                              f"{extractor.name!r} (weights {extractor.weights_id[:16]}) does not provide; "
-                             f"it provides {dict(extractor.roles) or 'none'}")
+                             f"it provides {dict(extractor.roles) or 'none'}" + (f"; {extra}" if extra else ""))
         keys[role] = (extractor.name, extractor.roles[role])
     return keys
 
@@ -148,11 +141,19 @@ def run_identity(generator, generator_name: str, dataset: CaptionedImageDataset,
                  seed: int) -> dict:
     """What makes two runs' generated images the same: the key of an image folder's manifest.
 
-    The generator's ``fingerprint`` attribute, when it has one (zoo models: the sha256 of their
-    weights and source code), tells retrained or changed generators apart; without it the name
-    stands for the generator.
+    ``generator_fingerprint`` (:func:`t2ibench.generators.fingerprint.generator_fingerprint`):
+    the generator's declared ``fingerprint`` (zoo models: sha256 of weights and source), else
+    the sha256 of its source files, named weights files, modules' tensors and settings, so
+    that an edited or retrained plug-in is told apart; ``None`` when nothing identifies it.
     """
-    return {"generator": generator_name, "generator_fingerprint": getattr(generator, "fingerprint", None),
+    from t2ibench.generators.fingerprint import generator_fingerprint
+    from t2ibench.registry import get_generator_factory
+
+    try:  # the factory's file counts too (module:callable, file.py:callable, entry points)
+        factory = get_generator_factory(generator_name)
+    except Exception:  # noqa: BLE001 — a name that no longer resolves: the generator's own class still counts
+        factory = None
+    return {"generator": generator_name, "generator_fingerprint": generator_fingerprint(generator, factory),
             "dataset": dataset.name, "split": dataset.split, "dataset_fingerprint": dataset.fingerprint,
             "seed": int(seed), "plan_sha256": sha256_json([[str(c), c.image_index] for c in plan])}
 
@@ -220,6 +221,74 @@ def aligned_chunks(batches, size: int):
         yield first, first + len(joined), joined
 
 
+def _warn(notes: list[str], message: str) -> None:
+    """Record ``message`` in the result's ``warnings`` and issue it as a ``UserWarning``."""
+    notes.append(message)
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _metric_protocols(metrics, dataset: CaptionedImageDataset, plan, notes: list[str]) -> dict[str, MetricProtocol]:
+    """``{spec: protocol}`` of the requested metrics (a list, or one comma-separated string)."""
+    default = metrics is None
+    if isinstance(metrics, str):
+        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
+    metrics = list(defaults.DEFAULT_METRICS if default else metrics)
+    if not metrics or not all(isinstance(m, str) for m in metrics):
+        raise ValueError(f"metrics: expected a non-empty list of metric names (or 'fid,ssim'), got {metrics!r}")
+    protocols = {spec: parse_metric(spec, dataset.name) for spec in metrics}
+    if plan is None or all(c.image_index >= 0 for c in plan):
+        return protocols
+    keyed = [spec for spec, p in protocols.items() if p.needs_image_keys]
+    if keyed and not default:
+        raise ValueError(f"metrics {', '.join(keyed)} compare each image with the dataset image its caption was "
+                         f"written for, but the captions have no image keys; give every caption its image key, "
+                         f"or leave these metrics out")
+    if keyed:
+        _warn(notes, f"the captions have no image keys (dataset images), so only unpaired metrics ran: "
+                     f"{', '.join(keyed)} left out")
+    return {spec: p for spec, p in protocols.items() if spec not in keyed}
+
+
+def _check_read_back(store: ImageStore, generator_name: str, reuse_images: bool) -> int:
+    """The number of complete shards ``store`` will read back instead of generating, said on stderr.
+
+    A generator that nothing identifies (fingerprint ``None``) gets its kept images only with
+    ``reuse_images``: otherwise an edited generator would be scored with its old images.
+    """
+    done = store.completed()
+    if not done:
+        return 0
+    if store.identity.get("generator_fingerprint") is None and not reuse_images:
+        raise ValueError(f"image folder {store.root} holds {len(done)} complete shard(s) of generator "
+                         f"{generator_name!r}, which has no fingerprint (no source file, no 'fingerprint' "
+                         f"attribute), so t2ibench cannot tell whether it changed since they were written; "
+                         f"give another output folder, delete this one, or pass reuse_images=True "
+                         f"(--reuse-images) if it is certainly the same generator")
+    n = sum(stop - start for k, start, stop in store.shard_ranges() if k in set(done))
+    print(f"reading back {len(done)} of {len(store.shard_ranges())} shard(s) ({n} images) written earlier by this "
+          f"same run from {store.root} (generator fingerprint, seed, dataset and caption plan all match)",
+          file=sys.stderr, flush=True)
+    return len(done)
+
+
+def _check_images(notes: list[str], dataset: CaptionedImageDataset, plan: Sequence[Caption],
+                  generated_size: tuple[int, int], distinct: int, paired: bool) -> dict:
+    """Warn about generated images that make estimates degenerate or pairs unequal; returns the
+    resolutions for the result: ``{"generated": [H, W], "dataset": S, "paired": [H, W] | None}``."""
+    size = {"generated": list(generated_size), "dataset": dataset.image_size,
+            "paired": list(generated_size) if paired else None}
+    if tuple(generated_size) != (dataset.image_size, dataset.image_size):
+        _warn(notes, f"the generator made {generated_size[0]}x{generated_size[1]} images, the dataset's are "
+                     f"{dataset.image_size}x{dataset.image_size}"
+                     + (f": paired metrics compared them with the real images resized to {generated_size[0]}x"
+                        f"{generated_size[1]} (bilinear, antialiased)" if paired else ""))
+    planned = len({c.image_index for c in plan if c.image_index >= 0}) or len(plan)
+    if distinct < min(planned, len(plan)):
+        _warn(notes, f"only {distinct} distinct images among the {len(plan)} generated (the plan has {planned} "
+                     f"distinct captioned images): repeated images shrink every spread and bias FID/KID/IS")
+    return size
+
+
 def _resize_to(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(images.shape[-2:]) == tuple(size):
         return images
@@ -230,7 +299,8 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
              seed: int = defaults.SEED, batch_size: int = defaults.BATCH_SIZE, device: str = "cpu",
              extractor_weights: dict[str, str] | None = None, progress: bool = True,
              generator_name: str | None = None, allow_small_n: bool = False, image_dir=None,
-             shard_size: int = defaults.SHARD_SIZE) -> EvalResult:
+             shard_size: int = defaults.SHARD_SIZE, reuse_images: bool = False,
+             plan: Sequence[Caption] | None = None) -> EvalResult:
     """Evaluate ``generator`` on ``dataset`` in one pass and return an :class:`EvalResult`.
 
     generator: a registered name, ``"module:callable"``, or an object with ``generate``;
@@ -239,6 +309,12 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     ``defaults.DEFAULT_METRICS``); n_images: captions to generate for (default: the size of
     the split); extractor_weights: ``{extractor name: local weights path}``.
 
+    metrics: also one comma-separated string (``"ssim,fid"``).
+    plan: the captions to generate for, in order (:class:`Caption`; default
+    :func:`evaluation_plan`); captions with ``image_index == -1`` have no dataset image, so
+    metrics that need one (``MetricProtocol.needs_image_keys``: paired and per-class metrics)
+    are an error when named and left out, with a warning, when ``metrics`` is the default.
+
     A metric given fewer images than it needs for a stable estimate (FID:
     ``defaults.FID_MIN_IMAGES``, for its covariance) is an error before anything is
     generated; ``allow_small_n=True`` computes it anyway, with a ``UserWarning`` and a line in
@@ -246,7 +322,10 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
 
     image_dir: a folder that keeps every generated image as PNG shards of ``shard_size``
     (:mod:`t2ibench.image_store`); rerunning the same evaluation after an interruption reads
-    the finished shards back and generates only the rest, with the same final metrics.
+    the finished shards back and generates only the rest, with the same final metrics. Shards
+    are read back only for the same run, generator fingerprint included (:func:`run_identity`),
+    and this is said on stderr and in :meth:`EvalResult.summary`; ``reuse_images=True`` allows
+    it for a generator without a fingerprint.
     """
     t0 = time.time()
     if isinstance(dataset, str):
@@ -262,15 +341,16 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     if not callable(getattr(generator, "generate", None)):
         raise TypeError(f"generator: expected a name or an object with generate(captions, seed), "
                         f"got {type(generator).__name__}")
+    if plan is not None:
+        if n_images is not None and n_images != len(plan):
+            raise ValueError(f"n_images: {n_images} given with a plan of {len(plan)} captions; give one or the other")
+        n_images = len(plan)
     n_images = len(dataset) if n_images is None else n_images
-    metrics = list(defaults.DEFAULT_METRICS if metrics is None else metrics)
-    if isinstance(metrics, str) or not metrics:
-        raise ValueError(f"metrics: expected a non-empty list of metric names, got {metrics!r}")
-    protocols = {spec: parse_metric(spec, dataset.name) for spec in metrics}
+    notes = []
+    protocols = _metric_protocols(metrics, dataset, plan, notes)
 
     # Every check that can fail happens before any image is generated.
-    plan = evaluation_plan(dataset, n_images, seed)
-    notes = []
+    plan = evaluation_plan(dataset, n_images, seed) if plan is None else list(plan)
     for spec, p in protocols.items():
         if n_images < p.min_images:
             message = (f"metric {spec!r} needs at least {p.min_images} images for a stable estimate, n_images is "
@@ -278,18 +358,20 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
             if not allow_small_n:
                 raise ValueError(f"{message}; raise n_images, or pass allow_small_n=True (--allow-small-n) to "
                                  f"compute it anyway with a warning in the result")
-            notes.append(f"{message}: computed anyway (allow_small_n); do not compare it with results at larger n")
-            warnings.warn(notes[-1], stacklevel=2)
+            _warn(notes, f"{message}: computed anyway (allow_small_n); do not compare it with results at larger n")
     weights = extractor_weights or {}
-    extractors = {name: load_extractor(name, device=device, weights=weights.get(name))
+    extractors = {name: load_extractor(name, device=device, weights=weights.get(name), dataset=dataset.name)
                   for name in sorted({p.extractor for p in protocols.values() if p.extractor})}
     keys = {spec: _resolve_roles(p, extractors[p.extractor]) if p.extractor else {} for spec, p in protocols.items()}
     for name, extractor in extractors.items():  # compute only what the metrics read
         extractor.requested = frozenset(out for k in keys.values() for (e, out) in k.values() if e == name)
+        if extractor.weights_warning:
+            _warn(notes, f"feature extractor {name!r}: {extractor.weights_warning}")
 
     collected = Collected(seed=seed, captions=plan, dataset=dataset, extractors=extractors)
     for name in sorted({p.extractor for p in protocols.values() if p.real_roles}):
-        for out, arr in real_features(dataset, extractors[name], defaults.FEATURE_BATCH_SIZE, progress).items():
+        for out, arr in real_features(dataset, extractors[name], defaults.FEATURE_BATCH_SIZE, progress,
+                                      log=collected.cache_log).items():
             collected.real[(name, out)] = arr
     paired = [p for p in protocols.values() if p.paired]
     keep_images = any(p.keep_images for p in protocols.values())
@@ -299,9 +381,13 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
 
     store = (ImageStore.open(image_dir, run_identity(generator, generator_name, dataset, plan, seed), n_images,
                              shard_size) if image_dir is not None else None)
-    resumed = len(store.completed()) if store is not None else 0
+    resumed = _check_read_back(store, generator_name, reuse_images) if store is not None else 0
     batches = generated_batches(generator, generator_name, plan, seed, batch_size, store, progress)
+    digests: set[bytes] = set()  # sha256 of each distinct generated image
+    generated_size = None
     for start, stop, images in aligned_chunks(batches, defaults.FEATURE_BATCH_SIZE):
+        generated_size = tuple(images.shape[-2:])
+        digests.update(hashlib.sha256(x.numpy().tobytes()).digest() for x in images)
         for name, extractor in extractors.items():
             feats = extractor(images)
             for out in _requested_outputs(extractor):
@@ -316,11 +402,16 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     collected.fake = {k: np.concatenate(v).astype(np.float32) for k, v in fake_chunks.items()}
     collected.paired = {k: torch.cat(v).numpy() for k, v in paired_chunks.items()}
     collected.images = torch.cat(image_chunks) if keep_images else None
-    collected.class_ids = np.array([dataset.class_id(c.image_index) for c in plan], dtype=np.int64)
+    collected.class_ids = np.array([dataset.class_id(c.image_index) if c.image_index >= 0 else -1 for c in plan],
+                                   dtype=np.int64)
+    image_size = _check_images(notes, dataset, plan, generated_size, len(digests), bool(paired))
 
     results = {}
     for spec, p in protocols.items():
-        results[spec] = {**p.compute(collected, keys[spec]), **p.describe()}
+        out = p.compute(collected, keys[spec])
+        for note in out.pop("warnings", []):  # degenerate estimates a metric detected (MetricProtocol.compute)
+            _warn(notes, f"{spec}: {note}")
+        results[spec] = {**out, **p.describe()}
     return EvalResult(
         generator=generator_name,
         dataset={"name": dataset.name, "split": dataset.split, "n": len(dataset), "image_size": dataset.image_size,
@@ -328,6 +419,8 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         n_images=int(n_images), seed=int(seed), metrics=results,
         extractors={name: e.describe() for name, e in extractors.items()},
         provenance={"versions": package_versions(), "device": str(device), "batch_size": batch_size,
+                    "image_size": image_size, "distinct_images": len(digests),
+                    "cache": [u.to_dict() for u in collected.cache_log],
                     **({"images": {"dir": str(store.root), "shards": len(store.shard_ranges()),
                                    "shards_read_back": resumed}} if store is not None else {}),
                     "seconds": round(time.time() - t0, 2),

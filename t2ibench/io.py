@@ -40,6 +40,22 @@ def atomic_write(path, mode: str = "wb"):
         raise
 
 
+def check_writable(folder, option: str = "--out") -> Path:
+    """Create ``folder`` if needed and prove a file can be written there (then removed), so
+    that an unwritable output is an error before any work, not after it (``OSError`` ->
+    ``ValueError`` naming ``option``)."""
+    import tempfile
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".t2ibench-write-test-"):
+            pass
+    except OSError as e:
+        raise ValueError(f"{option} {folder}: cannot write there ({e.strerror or e}); give a writable folder") from None
+    return folder
+
+
 def write_json(path, obj, indent: int = 2) -> None:
     """Write ``obj`` as JSON atomically."""
     with atomic_write(path, "w") as f:

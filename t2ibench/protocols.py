@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from t2ibench import defaults
+from t2ibench.io import sha256_json
 from t2ibench.registry import Registry
 
 METRICS = Registry("metric")
@@ -38,9 +39,8 @@ def list_metrics() -> list[str]:
     return METRICS.names()
 
 
-#: Embedded candidate-caption pools, shared by the evaluations of one process (oldest dropped first).
-_POOLS: dict = {}
-_POOLS_MAX = 4
+#: Format of the cached caption embeddings (t2ibench.feature_cache, CACHE_DIR/text/); bump on change.
+TEXT_CACHE_VERSION = 1
 
 
 @dataclass
@@ -53,8 +53,9 @@ class Collected:
     images: uint8 ``[N, 3, H, W]`` generated images (only when a metric keeps them);
     class_ids: int64 ``[N]`` class of each caption's image (-1: no classes); seed: run seed;
     captions: the plan (``Caption`` objects); dataset; extractors: ``{name: extractor}``.
-    Text embeddings are computed on first use and memoised (:meth:`text`, :meth:`pool`,
-    :meth:`memoise` for results several metrics share).
+    Text embeddings are computed on first use, cached on disk (:meth:`text`, :meth:`pool`)
+    and memoised (:meth:`memoise` for results several metrics share); cache_log lists every
+    on-disk cache used (:class:`t2ibench.feature_cache.CacheUse`), for the result.
     """
 
     fake: dict = field(default_factory=dict)
@@ -67,43 +68,70 @@ class Collected:
     dataset: object = None
     extractors: dict = field(default_factory=dict)
     memo: dict = field(default_factory=dict)
+    cache_log: list = field(default_factory=list)
 
     def memoise(self, key, fn):
         if key not in self.memo:
             self.memo[key] = fn()
         return self.memo[key]
 
-    def text(self, extractor: str, role: str = "text") -> np.ndarray:
-        """Embeddings ``[N, D]`` of the plan's captions by ``extractor``'s text role."""
+    def _cached_text(self, extractor: str, role: str, what: str, texts_key: dict, texts) -> dict[str, np.ndarray]:
+        """Embeddings of ``texts()`` by ``extractor``'s ``role``, cached on disk (CACHE_DIR/text/) under
+        the encoder's name and weights sha256, the output and ``texts_key`` (what fixes the texts)."""
+        from t2ibench.feature_cache import cached_arrays
+
         e = self.extractors[extractor]
         out = e.roles[role]
-        return self.memoise(("text", extractor, role),
-                            lambda: e.encode_text([str(c) for c in self.captions], outputs=[out])[out].numpy())
+        key = {**texts_key, "extractor": e.name, "weights": e.weights_id, "output": out, "v": TEXT_CACHE_VERSION}
+
+        def build():
+            listed, extra = texts()
+            return {"embeddings": e.encode_text(listed, outputs=[out])[out].numpy(), **extra}
+
+        arrays, use = cached_arrays("text", f"{self.dataset.name}-{self.dataset.split}-{e.name}-{what}", key,
+                                    f"{what} caption embeddings by {e.name!r}", build)
+        self.cache_log.append(use)
+        return arrays
+
+    def text(self, extractor: str, role: str = "text") -> np.ndarray:
+        """Embeddings ``[N, D]`` of the plan's captions by ``extractor``'s text role (cached on disk,
+        keyed by the sha256 of the caption texts)."""
+        texts = [str(c) for c in self.captions]
+
+        def build():
+            arrays = self._cached_text(extractor, role, "plan", {"texts_sha256": sha256_json(texts)},
+                                       lambda: (texts, {}))
+            if len(arrays["embeddings"]) != len(texts):
+                raise ValueError(f"cached plan caption embeddings hold {len(arrays['embeddings'])} rows for "
+                                 f"{len(texts)} captions; delete {self.cache_log[-1].file} to recompute them")
+            return arrays["embeddings"]
+        return self.memoise(("text", extractor, role), build)
 
     def pool(self, extractor: str, role: str = "text") -> tuple[np.ndarray, np.ndarray]:
         """Candidate captions for R-precision: every caption of every image of the split,
         embedded (``[M, D]``), with the class of its image (``[M]``).
 
-        Kept in a small in-process cache across evaluations (keyed by the split's caption
-        fingerprint and the encoder's weights), so a leaderboard embeds each pool once."""
-        e = self.extractors[extractor]
-        key = (self.dataset.name, self.dataset.split, self.dataset.caption_fingerprint, e.name, e.weights_id, role)
-        if key in _POOLS:
-            return _POOLS[key]
+        Cached on disk (keyed by the split's caption fingerprint and the encoder's weights), so a
+        repeat evaluation reads the pool back instead of encoding every caption of the split."""
+        ds = self.dataset
 
-        def build():
-            e, ds = self.extractors[extractor], self.dataset
-            texts, classes = [], []
+        def texts():
+            listed, classes = [], []
             for i in range(len(ds)):
                 for t in ds.captions(i):
-                    texts.append(t)
+                    listed.append(t)
                     classes.append(ds.class_id(i))
-            out = e.roles[role]
-            return e.encode_text(texts, outputs=[out])[out].numpy(), np.asarray(classes, dtype=np.int64)
-        if len(_POOLS) >= _POOLS_MAX:
-            _POOLS.pop(next(iter(_POOLS)))
-        _POOLS[key] = build()
-        return _POOLS[key]
+            return listed, {"classes": np.asarray(classes, dtype=np.int64)}
+
+        def build():
+            fixed = {"dataset": ds.name, "split": ds.split, "captions": ds.caption_fingerprint,
+                     "classes": sha256_json(ds.class_ids().tolist())}
+            arrays = self._cached_text(extractor, role, "pool", fixed, texts)
+            if len(arrays["embeddings"]) != len(arrays.get("classes", ())):
+                raise ValueError(f"cached candidate-pool embeddings {self.cache_log[-1].file} are inconsistent "
+                                 f"(embeddings and classes differ in length); delete the file to recompute them")
+            return arrays["embeddings"], arrays["classes"]
+        return self.memoise(("pool", extractor, role), build)
 
 
 class MetricProtocol:
@@ -112,7 +140,10 @@ class MetricProtocol:
     ``"logits"``, ``"image"``); ``text_roles``: roles of the text side it reads (text-image
     encoders); the engine resolves roles to output names before anything runs. ``counts_hits``:
     the value is a share of hits (retrieval), so it moves in steps of 1/n_images and is compared
-    across machines with a tolerance in hits (:func:`t2ibench.result.compare_results`)."""
+    across machines with a tolerance in hits (:func:`t2ibench.result.compare_results`).
+    ``needs_image_keys``: the metric reads the dataset image (or its class) that each caption
+    was written for, so it cannot run on captions without image keys (``t2ibench eval --images``
+    with a captions file that has no ``image_key`` column)."""
 
     name: str = ""
     kind: str | None = None
@@ -124,6 +155,7 @@ class MetricProtocol:
     keep_images: bool = False
     min_images: int = 1
     counts_hits: bool = False
+    needs_image_keys: bool = False
 
     def __init__(self, extractor: str | None = None):
         self.extractor = extractor
@@ -133,7 +165,11 @@ class MetricProtocol:
         raise NotImplementedError
 
     def compute(self, c: Collected, keys: dict[str, tuple[str, str]]) -> dict:
-        """Reduce what was collected to ``{"value": float, "std": float | None, ...}``."""
+        """Reduce what was collected to ``{"value": float, "std": float | None, ...}``.
+
+        A ``"warnings"`` entry (a list of sentences) reports a degenerate estimate (e.g. KID
+        subsets that cover the whole set); the engine moves it into ``EvalResult.warnings``.
+        """
         raise NotImplementedError
 
     def describe(self) -> dict:
@@ -149,6 +185,9 @@ class InceptionScore(MetricProtocol):
     ``defaults.IS_SPLITS`` (10) splits, mean ± std over splits — the convention of
     :func:`t2ibench.metrics.inception_score`. On ``shapes`` the classifier is the embedded
     48-class domain classifier (a stand-in for StackGAN's fine-tuned Inception on CUB/flowers).
+    Degenerate splits (a split of fewer than ``defaults.IS_MIN_SPLIT_SIZE`` images: a split of m
+    images scores at most m; or a single split, std 0 by construction) are reported in the
+    result's warnings (:func:`t2ibench.metrics.inception_score.split_warnings`).
     """
 
     name, kind, higher_is_better, fake_roles = "is", "image", True, ("logits",)
@@ -159,9 +198,13 @@ class InceptionScore(MetricProtocol):
 
     def compute(self, c, keys):
         from t2ibench.metrics import inception_score
+        from t2ibench.metrics.inception_score import split_warnings
 
-        mean, std = inception_score(c.fake[keys["logits"]], splits=defaults.IS_SPLITS)
-        return {"value": mean, "std": std, "splits": defaults.IS_SPLITS}
+        logits = c.fake[keys["logits"]]
+        mean, std = inception_score(logits, splits=defaults.IS_SPLITS)
+        out = {"value": mean, "std": std, "splits": defaults.IS_SPLITS}
+        notes = split_warnings(len(logits), defaults.IS_SPLITS)
+        return {**out, "warnings": notes} if notes else out
 
 
 @register_metric("fid")
@@ -172,6 +215,12 @@ class FID(MetricProtocol):
     (2048-d) for ``inception-v3-compat`` with its TF-compatible resize to 299 — of all
     generated images and of every image of the real test split (statistics cached on disk).
     A point estimate: no std (it is biased in N; compare rows only at equal N).
+
+    The result's warnings say when a covariance is singular (n <= the feature dimension) and
+    when fewer than ``defaults.FID_GUIDANCE_IMAGES`` (10,000, the FID authors' recommendation)
+    images were generated (small-sample bias; the papers use 30,000)
+    (:func:`t2ibench.metrics.frechet.gaussian_sample_warnings`). Below ``min_images`` the engine
+    refuses the metric unless ``allow_small_n``, and then its own warning says it instead.
     """
 
     name, kind, higher_is_better, fake_roles, real_roles = "fid", "image", False, ("embedding",), ("embedding",)
@@ -186,7 +235,9 @@ class FID(MetricProtocol):
         role = self.fake_roles[0]
         fake, real = c.fake[keys[role]], c.real[keys[role]]
         value = frechet_distance(*gaussian_statistics(fake), *gaussian_statistics(real))
-        return {"value": value, "std": None, "n_fake": len(fake), "n_real": len(real)}
+        out = {"value": value, "std": None, "n_fake": len(fake), "n_real": len(real)}
+        notes = _fitted_gaussian_warnings(self, len(fake), len(real), fake.shape[1])
+        return {**out, "warnings": notes} if notes else out
 
 
 @register_metric("kid")
@@ -194,25 +245,36 @@ class KID(MetricProtocol):
     """Kernel Inception Distance (Bińkowski et al. 2018, Eq. 5): unbiased MMD² with the cubic
     polynomial kernel on the extractor's embedding, mean ± std over ``defaults.KID_SUBSETS``
     random subsets of ``defaults.KID_SUBSET_SIZE`` (clipped to the smaller set), as
-    torch-fidelity computes it."""
+    torch-fidelity computes it.
+
+    Seed rule: the subsets are drawn by a generator seeded with the run seed
+    (``evaluate(seed=...)``, default 0), not torch-fidelity's default ``rng_seed`` (2020), so the
+    value is not ``torch_fidelity.calculate_kid``'s default on the same features unless the run
+    seed is 2020 and the subset count and size match (torch-fidelity: 100 subsets of 1000).
+    A clipped subset size, and subsets that cover a whole set (std 0 by construction when they
+    cover both), are reported in the result's warnings
+    (:func:`t2ibench.metrics.kid.kid_subset_warnings`)."""
 
     name, kind, higher_is_better, fake_roles, real_roles = "kid", "image", False, ("embedding",), ("embedding",)
     min_images = 2
 
     def compute(self, c, keys):
         from t2ibench.metrics import kid
+        from t2ibench.metrics.kid import kid_subset_warnings
 
         fake, real = c.fake[keys["embedding"]], c.real[keys["embedding"]]
         size = min(defaults.KID_SUBSET_SIZE, len(fake), len(real))
         mean, std = kid(fake, real, subsets=defaults.KID_SUBSETS, subset_size=size, seed=c.seed)
-        return {"value": mean, "std": std, "subsets": defaults.KID_SUBSETS, "subset_size": size}
+        out = {"value": mean, "std": std, "subsets": defaults.KID_SUBSETS, "subset_size": size}
+        notes = kid_subset_warnings(len(fake), len(real), defaults.KID_SUBSET_SIZE)
+        return {**out, "warnings": notes} if notes else out
 
 
 class _PairedPixelMetric(MetricProtocol):
     """SDN's paired protocol (Yuan & Peng, SDN, Sec. 4.2): the image generated for a test
     image's caption vs that real image; mean ± std over the generated set."""
 
-    paired, higher_is_better = True, True
+    paired, higher_is_better, needs_image_keys = True, True, True
 
     def compute(self, c, keys):
         v = c.paired[self.name]
@@ -246,7 +308,11 @@ class PairedFSIM(_PairedPixelMetric):
 
 @register_metric("fsimc")
 class PairedFSIMc(_PairedPixelMetric):
-    """FSIMc, FSIM with chromatic (I, Q) similarity (Zhang et al. 2011, Eq. 17), SDN's paired protocol."""
+    """FSIMc, FSIM with chromatic (I, Q) similarity (Zhang et al. 2011, IEEE TIP, Eq. 17), SDN's paired
+    protocol, as the authors' ``FeatureSIM.m`` computes it: chroma factor
+    ``real((ISimMatrix .* QSimMatrix) .^ lambda)`` and its YIQ rows (TID2013 I01: 0.92587, as
+    MATLAB). piq's ``|S_I S_Q|^lambda`` is the separate metric ``fsimc-piq``
+    (:mod:`t2ibench.metrics.fsim`)."""
 
     name = "fsimc"
 
@@ -266,6 +332,7 @@ class MSSSIMDiversity(MetricProtocol):
 
     name, higher_is_better, keep_images = "ms-ssim", False, True
     min_images = 2
+    needs_image_keys = True  # pairs are grouped by the class of each caption's image
 
     def compute(self, c, keys):
         from t2ibench.metrics import ms_ssim_diversity
@@ -324,6 +391,7 @@ class RPrecision(_TextImageMetric):
     name, kind = "r-precision", "damsm"
     candidates = "other-classes"
     counts_hits = True
+    needs_image_keys = True  # the candidates are captions of images of other classes than the caption's
 
     @property
     def min_images(self) -> int:
@@ -344,6 +412,7 @@ class CLIPRPrecision(RPrecision):
     image and text embeddings and 99 candidate captions drawn from any other test image."""
 
     name, kind, candidates = "clip-r-precision", "clip", "random"
+    needs_image_keys = False
 
 
 @register_metric("r-precision-cpgan")
@@ -415,7 +484,8 @@ class CLIPScore(_TextImageMetric):
 @register_metric("clip-fid")
 class CLIPFID(FID):
     """CLIP-FID (Kynkäänniemi et al. 2023; clean-fid's ``clip_vit_b_32`` mode): the Fréchet distance
-    of the raw (not L2-normalised) CLIP image embeddings of generated vs real test images."""
+    of the raw (not L2-normalised) CLIP image embeddings of generated vs real test images; the
+    same small-sample warnings as ``fid``."""
 
     name, kind, fake_roles, real_roles = "clip-fid", "clip", ("image_raw",), ("image_raw",)
 
@@ -441,9 +511,13 @@ class _CMDBase(_TextImageMetric):
 
         role = self.fake_roles[0]
         image, text = c.fake[keys[role]], c.text(self.extractor)
+        real = c.real[keys[role]]
         out = c.memoise(("cmd", self.extractor, self.variant),
-                        lambda: cmd(image, c.real[keys[role]], text, variant=self.variant))
-        return {"value": out[self.headline], "std": None, **out}
+                        lambda: cmd(image, real, text, variant=self.variant))
+        result = {"value": out[self.headline], "std": None, **out}
+        # CMD fits Gaussians to the generated, real and caption embeddings (as many captions as images)
+        notes = _fitted_gaussian_warnings(self, len(image), len(real), image.shape[1])
+        return {**result, "warnings": notes} if notes else result
 
 
 @register_metric("cmd")
@@ -462,3 +536,73 @@ class ITDis(_CMDBase):
 class CMDCode(_CMDBase):
     __doc__ = _CMDBase.__doc__
     name, variant, fake_roles, real_roles = "cmd-code", "code", ("image_code",), ("image_code",)
+
+
+# -- issue 10: fitted-Gaussian warnings, FSIMc as piq, precision and recall ----------------
+
+
+def _fitted_gaussian_warnings(p: MetricProtocol, n_fake: int, n_real: int, dim: int) -> list[str]:
+    """Singular-covariance and small-sample-bias sentences for a metric that fits Gaussians
+    (FID, CLIP-FID, CMD, ITDis). Nothing below ``p.min_images``: the engine ran the metric only
+    because of ``allow_small_n`` and its own warning already says so."""
+    from t2ibench.metrics.frechet import gaussian_sample_warnings
+
+    if n_fake < p.min_images:
+        return []
+    return gaussian_sample_warnings(n_fake, n_real, dim, metric=_GAUSSIAN_LABELS.get(p.name, p.name))
+
+
+_GAUSSIAN_LABELS = {"fid": "FID", "clip-fid": "CLIP-FID", "cmd": "CMD", "itdis": "ITDis",
+                    "cmd-code": "CMD (code variant)"}
+
+
+@register_metric("fsimc-piq")
+class PairedFSIMcPiq(_PairedPixelMetric):
+    """FSIMc as ``piq.fsim(chromatic=True)`` computes it (Zhang et al. 2011, IEEE TIP, Eq. 17 read as
+    ``|S_I S_Q|^lambda``, with piq's 4-decimal YIQ rows), SDN's paired protocol. Differs from
+    ``fsimc`` (``FeatureSIM.m``'s ``real((S_I S_Q)^lambda)``) only where the chroma product is
+    negative: TID2013 I01 0.925897 vs 0.925873 (:mod:`t2ibench.metrics.fsim`)."""
+
+    name = "fsimc-piq"
+
+    def paired_values(self, fake, real):
+        from t2ibench.metrics import fsim
+
+        return fsim(fake, real, data_range=255, chromatic=True, chroma="piq")
+
+
+class _PrecisionRecallBase(MetricProtocol):
+    """Improved precision and recall (Kynkäänniemi et al. 2019, NeurIPS, Sec. 2): k-NN manifolds
+    (radius = distance to the k-th nearest neighbour in the same set, ``defaults.PRC_NEIGHBORHOOD``
+    = 3) of the extractor's image embedding — the one FID reads — over all generated images and
+    every image of the real test split; precision = share of generated images inside the real
+    manifold, recall = share of real images inside the generated manifold. torch-fidelity's
+    own computation (:func:`t2ibench.metrics.precision_recall.precision_recall`); both metrics
+    share one computation. Values depend on n (the radii shrink as n grows) and on the
+    extractor (the paper: VGG-16, 50,000 images per set): compare only at equal n and extractor."""
+
+    kind, higher_is_better, fake_roles, real_roles = "image", True, ("embedding",), ("embedding",)
+    headline = ""
+
+    @property
+    def min_images(self) -> int:
+        return defaults.PRC_NEIGHBORHOOD + 1
+
+    def compute(self, c, keys):
+        from t2ibench.metrics.precision_recall import precision_recall
+
+        fake, real = c.fake[keys["embedding"]], c.real[keys["embedding"]]
+        out = c.memoise(("prc", self.extractor, keys["embedding"]), lambda: precision_recall(fake, real))
+        return {"value": out[self.headline], "std": None, **out}
+
+
+@register_metric("precision")
+class Precision(_PrecisionRecallBase):
+    __doc__ = _PrecisionRecallBase.__doc__
+    name, headline = "precision", "precision"
+
+
+@register_metric("recall")
+class Recall(_PrecisionRecallBase):
+    __doc__ = _PrecisionRecallBase.__doc__
+    name, headline = "recall", "recall"

@@ -73,35 +73,28 @@ class EvalResult:
         for name, m in self.metrics.items():
             std = f" ± {m['std']:.4g}" if m.get("std") is not None else ""
             lines.append(f"  {name:<28s} {m['value']:.4g}{std}")
+        images = self.provenance.get("images", {})
+        if images.get("shards_read_back"):
+            lines.append(f"  images: {images['shards_read_back']} of {images['shards']} shard(s) read back from "
+                         f"{images['dir']} (kept by this same run), the rest generated")
+        for note in self.warnings:
+            lines.append(f"  warning: {note}")
         return "\n".join(lines)
-
-
-#: What must be equal for two results to be comparable at all.
-_SAME_RUN = ("generator", "n_images", "seed")
 
 
 def compare_results(result: EvalResult, reference: EvalResult, rtol: float = defaults.COMPARE_RTOL,
                     atol: float = defaults.COMPARE_ATOL, hits: int = defaults.COMPARE_HITS) -> list[dict]:
-    """Compare every metric of ``reference`` with ``result``: one row per metric with ``value``,
-    ``reference``, ``tolerance`` and ``ok``; a metric missing from ``result`` is a row with ``ok`` False.
+    """Reproduce-mode comparison of ``result`` with ``reference`` (kept for older callers; see
+    :func:`t2ibench.compare.compare`, which ``t2ibench compare`` uses, for both modes and the verdict).
 
-    Tolerance: ``max(rtol·|reference|, atol)`` for continuous metrics; ``hits / n_images`` for
-    retrieval shares (metrics recorded with ``counts_hits``). These are the documented
-    cross-machine tolerances (``defaults.COMPARE_*``; README "What t2ibench guarantees").
-    Results of different runs (generator, n_images, seed, dataset fingerprint) are a
-    ``ValueError``: their numbers are not meant to agree.
+    One row per metric of either result, with ``metric``, ``value`` (``result``'s), ``reference``,
+    ``tolerance``, ``verdict`` and ``ok``; a metric in only one result is a row with ``ok`` False.
+    Tolerance: ``max(rtol·max(|value|, |reference|), atol)`` for continuous metrics; ``hits /
+    n_images`` for retrieval shares (metrics recorded with ``counts_hits``); the std must agree
+    too. Results of different runs (generator, n_images, seed, dataset) or of different protocols
+    or extractor weights are a ``ValueError`` (:class:`t2ibench.compare.NotComparable`).
     """
-    diff = [(k, getattr(result, k), getattr(reference, k)) for k in _SAME_RUN if getattr(result, k) != getattr(reference, k)]
-    fa, fb = result.dataset.get("fingerprint"), reference.dataset.get("fingerprint")
-    if fa != fb:
-        diff.append(("dataset fingerprint", fa, fb))
-    if diff:
-        raise ValueError("the results are of different runs, so their numbers are not comparable: "
-                         + "; ".join(f"{k}: {a!r} vs reference {b!r}" for k, a, b in diff))
-    rows = []
-    for name, ref in reference.metrics.items():
-        tol = (hits / reference.n_images if ref.get("counts_hits") else max(rtol * abs(ref["value"]), atol))
-        got = result.metrics.get(name, {}).get("value")
-        rows.append({"metric": name, "value": got, "reference": ref["value"], "tolerance": tol,
-                     "ok": got is not None and abs(got - ref["value"]) <= tol})
-    return rows
+    from t2ibench.compare import compare
+
+    rows = compare(reference, result, mode="reproduce", rtol=rtol, atol=atol, hits=hits).rows
+    return [{**r, "value": r["new"], "reference": r["baseline"], "ok": r["verdict"] == "ok"} for r in rows]

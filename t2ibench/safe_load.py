@@ -8,6 +8,11 @@ One place for the rules every loader follows (Inception, CLIP, DAMSM/VSE++ backb
 - TorchScript archives are loaded with ``torch.jit.load`` only after refusing any archive
   whose code defines ``__setstate__`` — the one hook that would run code from the file
   while loading (TorchScript is decoded by the C++ loader, never by Python's pickle).
+
+And the rules on their provenance: a file under a published file's name must have its sha256
+(:func:`check_known_sha256`); a file under another name whose sha256 is in no table of published
+files is used, with a warning the result carries (:func:`unknown_weights_warning`); a failed
+download is one :class:`WeightsDownloadFailed` line (:func:`download_failed`).
 """
 from __future__ import annotations
 
@@ -87,3 +92,34 @@ def check_known_sha256(path, expected: str | None, what: str) -> str:
                          f"sha256 {expected}{'…' if len(expected) < 64 else ''}, got {digest} (a corrupt, truncated "
                          f"or different file; download it again, or rename it if it is meant to be another file)")
     return digest
+
+
+class WeightsDownloadFailed(ValueError, RuntimeError):
+    """A library's download of published weights failed (network, HTTP, hash). A ``ValueError``
+    so that the CLI reports it as one ``error: ...`` line (exit 2); also a ``RuntimeError``, what
+    these failures were before."""
+
+
+def download_failed(what: str, url: str, error: BaseException, how_to_avoid: str) -> WeightsDownloadFailed:
+    """The one-line error for a failed download of ``what`` from ``url``:
+    ``downloading <what> from <url> failed (<type>: <first line>); <how_to_avoid>, or check the network``."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return WeightsDownloadFailed(f"downloading {what} from {url} failed ({type(error).__name__}: {first}); "
+                                 f"{how_to_avoid}, or check the network")
+
+
+def is_published_sha256(digest: str, known) -> bool:
+    """Whether ``digest`` is one of the ``known`` published sha256 values (full hashes, or prefixes
+    of at least 8 hex digits where only a prefix is published)."""
+    return any(isinstance(h, str) and len(h) >= 8 and digest.startswith(h.lower()) for h in known)
+
+
+def unknown_weights_warning(path, digest: str, known: dict[str, str]) -> str | None:
+    """``None`` when ``digest`` (the sha256 of ``path``) is one of the ``known`` published files'
+    (``{file name: sha256 or published prefix}``); else the sentence a result must carry: the file
+    is used, but it is not a published file, so its numbers are not comparable with published ones."""
+    if is_published_sha256(digest, known.values()):
+        return None
+    listed = ", ".join(f"{name} sha256 {h[:16]}…" for name, h in known.items()) or "none"
+    return (f"unknown weights: {path} (sha256 {digest[:16]}…) is not a published file "
+            f"(known: {listed}); its numbers are not comparable with published ones")

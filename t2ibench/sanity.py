@@ -5,7 +5,7 @@ Rows (each evaluated with the same plan of test captions and the same seed):
 ========================  ==================================================================
 ``real``                  the caption's own test image (the reference)
 ``blur``                  that image blurred (Gaussian, sigma = 1.5 px at 64 px, scaled with size)
-``noise``                 that image plus Gaussian pixel noise (sigma = 25 grey levels)
+``pixel-noise``           that image plus Gaussian pixel noise (sigma = 25 grey levels)
 ``colour-swap``           that image with its RGB channels rotated (R->G->B->R): right shapes,
                           wrong colours
 ``captions-shuffled``     the image of a random *other* test image: pairs broken, images real
@@ -143,7 +143,7 @@ def sanity_rows(dataset: CaptionedImageDataset) -> dict[str, tuple[CaptionedImag
     return {
         "real": (dataset, RealImages(dataset)),
         "blur": (dataset, DegradedReal(dataset, lambda x, s: gaussian_blur(x, sigma))),
-        "noise": (dataset, DegradedReal(dataset, add_gaussian_noise)),
+        "pixel-noise": (dataset, DegradedReal(dataset, add_gaussian_noise)),
         "colour-swap": (dataset, DegradedReal(dataset, lambda x, s: x[:, [2, 0, 1]])),
         "captions-shuffled": (dataset, ShuffledReal(dataset)),
         "attribute-word": (edited, RealImages(edited)),

@@ -61,6 +61,17 @@ class _Evil:
 
 # (id, call(tmp_path), exception, words the message must contain)
 CASES = [
+    # -- plug-ins, folders of images, extractors (issue 10) ----------------------------------------
+    ("metrics-not-names", lambda t: _toy_eval(metrics=[3]), ValueError, ["metrics", "metric names"]),
+    ("plan-and-n-images", lambda t: _toy_eval(n_images=5, plan=[]), ValueError, ["n_images", "plan"]),
+    ("known-weights-unknown-extractor", lambda t: __import__("t2ibench.features", fromlist=["x"]).known_weights(
+        "no-such"), ValueError, ["unknown feature extractor", "no-such"]),
+    ("damsm-coco-untrained", lambda t: load_extractor("damsm", dataset="coco"), ValueError,
+     ["--dataset coco", "damsm-coco.safetensors"]),
+    ("captions-file-missing", lambda t: __import__("t2ibench.generators.image_folder", fromlist=["x"])
+     .read_captions_file(t / "none.csv"), ValueError, ["--captions", "no such file", "CSV or JSONL"]),
+    ("captions-jsonl-not-object", lambda t: __import__("t2ibench.generators.image_folder", fromlist=["x"])
+     .read_captions_file(_file(t, "c.jsonl", b"[1, 2]\n")), ValueError, ["line 1", "JSON object", "list"]),
     # -- images given to metric functions ---------------------------------------------------------
     ("images-not-a-tensor", lambda t: metrics.ssim([[1, 2]], IMG), TypeError, ["x", "torch.Tensor", "list"]),
     ("images-rank-3", lambda t: metrics.ssim(IMG[0], IMG[0]), ValueError, ["x", "4 dimensions", "(3, 32, 32)"]),
@@ -186,7 +197,21 @@ CLI_CASES = [
     ("too-few-images", ["eval", "--generator", "noise", "--metrics", "fid", "--n-images", "10"],
      ["at least 50", "--allow-small-n"]),
     ("bad-shard-size", ["eval", "--generator", "noise", "--metrics", "ssim", "--n-images", "5", "--shard-size", "0"],
-     ["shard_size", "positive"]),
+     ["--shard-size", ">= 1", "got 0"]),
+    ("negative-seed", ["eval", "--generator", "noise", "--seed", "-1"], ["--seed", ">= 0", "got -1"]),
+    ("seed-not-a-number", ["eval", "--generator", "noise", "--seed", "x"], ["--seed", "integer", "'x'"]),
+    ("shapes-with-data-root", ["eval", "--generator", "noise", "--data-root", "/some/folder"],
+     ["--data-root", "shapes", "generated"]),
+    ("generator-and-images", ["eval", "--generator", "noise", "--images", "/x", "--captions", "/x.csv"],
+     ["--generator", "--images", "not both"]),
+    ("neither-generator-nor-images", ["eval", "--metrics", "ssim"], ["--generator", "--images"]),
+    ("images-without-captions", ["eval", "--images", "/nonexistent/folder"], ["--captions", "go together"]),
+    ("images-folder-missing", ["eval", "--images", "/nonexistent/folder", "--captions", "/nonexistent/c.csv"],
+     ["--images", "/nonexistent/folder", "no such folder"]),
+    ("plugin-file-missing", ["eval", "--generator", "/nonexistent/mygen.py:make"], ["/nonexistent/mygen.py",
+                                                                                  "no such file"]),
+    ("plugin-callable-missing", ["eval", "--generator", "t2ibench.generators.reference:no_such"],
+     ["no_such", "no attribute"]),
 ]
 
 

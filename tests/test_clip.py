@@ -4,6 +4,7 @@ offline error, the shipped checkpoint and its held-out recall."""
 from __future__ import annotations
 
 import json
+import urllib.error
 
 import numpy as np
 import pytest
@@ -111,8 +112,48 @@ def test_user_weights_path_is_honoured(random_clip, tmp_path):
             assert torch.allclose(a[k], b[k], atol=1e-5), k
         assert torch.allclose(random_clip.encode_text(CAPTIONS)["sentence"], e.encode_text(CAPTIONS)["sentence"],
                               atol=1e-5)
+        # its sha256 is no published checkpoint's: used, with the warning results carry
+        digest = sha256_file(path)
+        assert e.weights_warning == e.describe()["weights_warning"]
+        assert e.weights_warning.startswith(f"unknown weights: {path} (sha256 {digest[:16]}…) is not a published "
+                                            f"file (known: ViT-B-32.pt sha256 40d365715913c9da…")
+        assert e.weights_warning.endswith("its numbers are not comparable with published ones")
     finally:
         path.unlink()
+
+
+def test_published_file_has_no_warning_and_a_corrupted_copy_has_one(random_clip, tmp_path, monkeypatch):
+    """A file whose sha256 is in the published table (here: the table made to hold this file's)
+    carries no warning; the same file with a few flipped bytes under another name carries one."""
+    from safetensors.torch import save_file
+
+    path = tmp_path / "published.safetensors"
+    save_file({k: (v.half() if v.is_floating_point() else v).contiguous()
+               for k, v in random_clip.net.state_dict().items()}, str(path))
+    digest = sha256_file(path)
+    monkeypatch.setattr(fc, "_published_files", lambda: [("ViT-B-32", "published.safetensors", digest)])
+    assert fc.published_clip_weights() == {"published.safetensors": digest}
+    assert load_extractor("clip", weights=str(path)).weights_warning is None
+    data = bytearray(path.read_bytes())
+    for k in range(1, 9):  # tensor bytes at the end of the file (the JSON header is at the start)
+        data[-k * 1001] ^= 0xFF
+    bad = tmp_path / "mine.safetensors"
+    bad.write_bytes(bytes(data))
+    path.unlink()
+    e = load_extractor("clip", weights=str(bad))
+    assert e.weights_warning.startswith(f"unknown weights: {bad} (sha256 {sha256_file(bad)[:16]}…)")
+    assert f"known: published.safetensors sha256 {digest[:16]}…" in e.weights_warning
+
+
+def test_published_table_is_open_clips():
+    table = fc.published_clip_weights("ViT-B-32")
+    assert table["ViT-B-32.pt"] == "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af"
+    assert table == fc.published_clip_weights("ViT-B-32-quickgelu")
+    assert table["vit_b_32-laion2b_e16-af8dbd0c.pth"] == "af8dbd0c"  # only a prefix is published
+    assert "ViT-B-16.pt" not in table
+    from t2ibench.features import known_weights
+
+    assert known_weights("clip") == table and known_weights("tiny-clip-shapes") == {}
 
 
 def test_read_state_dict_formats_and_refusals(tmp_path, random_clip):
@@ -146,12 +187,35 @@ def test_offline_without_weights_is_a_clear_error(monkeypatch):
         raise OSError("Temporary failure in name resolution")
 
     monkeypatch.setattr(open_clip.pretrained, "download_pretrained", no_network)
+    monkeypatch.delenv("T2IBENCH_OFFLINE", raising=False)
     with pytest.raises(fc.ClipWeightsUnavailable) as err:
         load_extractor("clip")
     msg = str(err.value)
-    for part in ("ViT-B-32", "openai", "weights=PATH", "--weights clip=PATH", fc.WEIGHTS_ENV, "name resolution"):
-        assert part in msg, part
-    assert isinstance(err.value, RuntimeError)
+    cfg = open_clip.pretrained.get_pretrained_cfg("ViT-B-32", "openai")
+    url = f"https://huggingface.co/{cfg['hf_hub'].rstrip('/')}"
+    assert msg.startswith(f"downloading open_clip's ViT-B-32/openai checkpoint from {url} failed "
+                          f"(OSError: Temporary failure in name resolution); give a local file with "
+                          f"--weights clip=FILE (or weights=FILE, or {fc.WEIGHTS_ENV}=FILE)")
+    assert msg.endswith("or check the network") and "\n" not in msg and cfg["url"] in msg
+    assert isinstance(err.value, ValueError) and isinstance(err.value, RuntimeError)
+
+
+@pytest.mark.parametrize("error", [ConnectionError("reset"), RuntimeError("invalid hash\nmore"),
+                                   urllib.error.URLError("no route")])
+def test_failed_clip_download_is_one_cli_line(monkeypatch, error, capsys):
+    import open_clip.pretrained
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(open_clip.pretrained, "download_pretrained", failing)
+    monkeypatch.delenv("T2IBENCH_OFFLINE", raising=False)
+    from t2ibench.cli import run_cli
+
+    assert run_cli(lambda args: fc.download_clip_weights("ViT-B-32", "openai"), None) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: downloading open_clip's ViT-B-32/openai checkpoint from https://huggingface.co/")
+    assert f"failed ({type(error).__name__}: " in err and err.count("\n") == 1 and "--weights clip=FILE" in err
 
 
 def test_environment_overrides(monkeypatch, tmp_path):

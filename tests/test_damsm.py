@@ -191,7 +191,7 @@ def test_corrupt_checkpoint_is_a_value_error(tmp_path):
 
 
 def test_inception_backbone_needs_user_weights(tmp_path):
-    with pytest.raises(ValueError, match="inception-weights"):
+    with pytest.raises(ValueError, match="imagenet-inception-weights"):
         dm.load_inception_state(None)
     with pytest.raises(ValueError, match="no such file"):
         dm.load_inception_state(tmp_path / "missing.pth")
@@ -199,7 +199,7 @@ def test_inception_backbone_needs_user_weights(tmp_path):
     torch.save({"fc.weight": torch.zeros(2, 2)}, bad)
     with pytest.raises(ValueError, match="inception_v3"):
         dm.load_inception_state(bad)
-    with pytest.raises(ValueError, match="inception-weights"):
+    with pytest.raises(ValueError, match="imagenet-inception-weights"):
         dm.train(tmp_path, dataset="shapes", backbone="inception", progress=False)
     # the architecture itself (random weights): AttnGAN's 17x17 regions and 2048-d pool -> 256
     torch.manual_seed(0)
@@ -217,7 +217,7 @@ def test_main_help(capsys):
         dm.main(["--help"])
     assert e.value.code == 0
     text = capsys.readouterr().out
-    assert "--checkpoint" in text and "--inception-weights" in text and "resumes" in " ".join(text.split())
+    assert "--checkpoint" in text and "--imagenet-inception-weights" in text and "resumes" in " ".join(text.split())
 
 
 # ----------------------------------------------------------------------------- shipped weights
@@ -287,3 +287,19 @@ def test_weights_checks(tmp_path, manifest):
     w.write_bytes(w.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(ValueError, match="sha256"):
         load_extractor("damsm", weights=str(w))
+
+
+def test_missing_user_damsm_names_the_dataset_in_use():
+    """The 'damsm' extractor without weights says how to train one on the dataset being evaluated
+    (not on cub), with the flags that training command really has."""
+    with pytest.raises(ValueError) as e:
+        load_extractor("damsm", dataset="coco")
+    msg = str(e.value)
+    assert "train-evaluators --dataset coco " in msg and "python -m t2ibench.evaluators.damsm --dataset coco " in msg
+    assert "damsm-coco.safetensors" in msg and "cub" not in msg
+    assert "--imagenet-inception-weights" in msg and " --inception-weights" not in msg
+    with pytest.raises(ValueError) as e:  # no dataset known: a placeholder, never another dataset's name
+        load_extractor("damsm")
+    assert "--dataset DATASET" in str(e.value) and "cub" not in str(e.value)
+    # factories without a dataset argument are built as before
+    assert load_extractor("damsm-shapes", dataset="coco").name == "damsm-shapes"

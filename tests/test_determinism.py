@@ -111,5 +111,5 @@ def test_compare_flags_a_real_change_and_refuses_other_runs(reference, tmp_path,
     assert main(["compare", str(tmp_path / "new.json"), str(tmp_path / "ref.json")]) == 1
     assert "differ: fid" in capsys.readouterr().out
     other_seed = EvalResult(**{**json.loads(reference.to_json()), "seed": 5})
-    with pytest.raises(ValueError, match="different runs.*seed: 5 vs reference 0"):
+    with pytest.raises(ValueError, match=r"different runs.*seed: 0 \(baseline\) vs 5 \(new\)"):
         compare_results(other_seed, reference)

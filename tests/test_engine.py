@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -188,3 +189,59 @@ def test_bad_captions_are_refused_before_the_generator_runs(captions, exc, words
 
     with pytest.raises(exc, match=words):
         generate_checked(Exploding(), "exploding", captions, seed=0)
+
+
+def test_real_mismatched_uses_every_image_once_and_keeps_the_distribution(toy, shapes_test):
+    real = evaluate(RealImages(toy), toy, metrics=["fid@toy", "ssim"], progress=False)
+    mism = evaluate(RealMismatchedImages(toy), toy, metrics=["fid@toy", "ssim"], progress=False)
+    assert mism.provenance["distinct_images"] == len(toy)
+    assert not [w for w in mism.warnings if not w.startswith("fid@toy: ")]  # only FID's small-n note
+    # the same 60 images in another order: FID equals real's (0) up to summation order
+    assert mism.value("fid@toy") == pytest.approx(real.value("fid@toy"), abs=1e-9)
+    assert mism.value("ssim") < 0.9
+    gen = RealMismatchedImages(shapes_test)
+    plan = evaluation_plan(shapes_test, len(shapes_test), 0)
+    picks = [gen._other(c.image_index, 0) for c in plan]
+    assert len(set(picks)) == len(shapes_test)  # a permutation of the test split
+    classes = shapes_test.class_ids().numpy()
+    assert all(classes[p] != classes[c.image_index] for p, c in zip(picks, plan))
+
+
+def test_the_result_records_resolutions_and_warns_of_another_size(toy):
+    class Bigger(UniformNoise):
+        pass
+
+    got = evaluate(Bigger(48), toy, metrics=["ssim", "fid@toy"], progress=False)
+    assert got.provenance["image_size"] == {"generated": [48, 48], "dataset": 32, "paired": [48, 48]}
+    assert any("48x48 images, the dataset's are 32x32" in w and "paired metrics" in w for w in got.warnings)
+    same = evaluate(UniformNoise(32), toy, metrics=["fid@toy"], progress=False)
+    assert same.provenance["image_size"] == {"generated": [32, 32], "dataset": 32, "paired": None}
+    assert not [w for w in same.warnings if not w.startswith("fid@toy: ")]  # only FID's small-n note
+
+
+def test_fewer_distinct_images_than_captions_is_a_warning(toy):
+    class OneImage:
+        def generate(self, captions, seed=0):
+            return torch.full((len(captions), 3, 32, 32), 7, dtype=torch.uint8)
+
+    with pytest.warns(UserWarning, match="only 1 distinct images among the 60"):
+        got = evaluate(OneImage(), toy, metrics=["fid@toy"], progress=False)
+    assert got.provenance["distinct_images"] == 1
+
+
+def test_repeat_r_precision_reads_the_caption_pool_back_from_disk(shapes_test, tmp_path, monkeypatch):
+    from t2ibench import defaults
+
+    monkeypatch.setattr(defaults, "CACHE_DIR", tmp_path)
+    first = evaluate("real", shapes_test, metrics=["r-precision"], n_images=100, progress=False)
+    texts = {u["what"].split(" caption")[0]: u for u in first.provenance["cache"] if "caption" in u["what"]}
+    assert set(texts) == {"pool", "plan"} and not any(u["read_back"] for u in first.provenance["cache"])
+    second = evaluate("real", shapes_test, metrics=["r-precision"], n_images=100, progress=False)
+    assert all(u["read_back"] for u in second.provenance["cache"])
+    assert second.metrics["r-precision"] == first.metrics["r-precision"]
+    other_plan = evaluate("real", shapes_test, metrics=["r-precision"], n_images=100, seed=1, progress=False)
+    uses = {u["what"].split(" caption")[0]: u for u in other_plan.provenance["cache"] if "caption" in u["what"]}
+    assert uses["pool"]["read_back"] and not uses["plan"]["read_back"]  # other captions, other plan file
+    Path(texts["pool"]["file"]).write_bytes(b"broken")
+    with pytest.raises(ValueError, match="pool caption embeddings.*unreadable.*delete the file"):
+        evaluate("real", shapes_test, metrics=["r-precision"], n_images=100, progress=False)

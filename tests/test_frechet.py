@@ -12,6 +12,8 @@ import scipy.linalg
 import torch
 
 from t2ibench.metrics import frechet_distance, gaussian_statistics, kid
+from t2ibench.metrics.frechet import gaussian_sample_warnings
+from t2ibench.metrics.kid import kid_subset_warnings
 from t2ibench.metrics.inception_score import TORCH_FIDELITY_RNG_SEED
 
 
@@ -78,6 +80,43 @@ def test_known_closed_form_diagonal():
     mu1, mu2 = np.zeros(3), np.array([1.0, 0.0, 2.0])
     expected = 5.0 + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
     assert frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected, rel=1e-12)
+
+
+def _commuting_case(d, zeros, seed, close=None):
+    """Covariances sharing a random eigenbasis Q: S1 = Q diag(a) Q^T, S2 = Q diag(b) Q^T, so
+    Tr (S1 S2)^{1/2} = sum sqrt(a_i b_i) and d² = |mu1 - mu2|² + sum (sqrt a_i - sqrt b_i)² exactly;
+    ``zeros`` eigenvalues of each are 0 (overlapping in half of them); ``close``: b = a (1 + close·noise)."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    a = rng.uniform(0.01, 2.0, d)
+    if close is None:
+        b = rng.uniform(0.01, 2.0, d)
+        a[:zeros], b[zeros // 2:zeros // 2 + zeros] = 0.0, 0.0
+        mu1, mu2 = 0.1 * rng.normal(size=d), 0.1 * rng.normal(size=d)
+    else:
+        b = a * (1 + close * rng.normal(size=d))
+        a[:zeros], b[:zeros] = 0.0, 0.0
+        mu1 = mu2 = np.zeros(d)
+    exact = float((mu1 - mu2) @ (mu1 - mu2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2))
+    return (mu1, (q * a) @ q.T, mu2, (q * b) @ q.T), exact
+
+
+@pytest.mark.parametrize("d", [64, 512])
+def test_eigenvalue_form_against_closed_forms(d):
+    # Full rank: round-off. Singular: each zero eigenvalue of A S2 A comes out as round-off of order
+    # eps·||S|| whose square root (~2e-8·sqrt||S||) enters the trace (measured 1e-8–3e-8 relative at
+    # these FID-like distances, as scipy's sqrtm); not exact. Bounds: ~30x the measured errors.
+    for seed in range(2):
+        args, exact = _commuting_case(d, 0, seed)
+        assert frechet_distance(*args) == pytest.approx(exact, rel=1e-12)
+        for zeros in (d // 4, d // 2):
+            args, exact = _commuting_case(d, zeros, seed)
+            rel = abs(frechet_distance(*args) - exact) / exact
+            assert rel < 1e-6
+            assert rel > 1e-11  # documented as not exact: if this starts failing, update the docstring
+    # close Gaussians (d² ~ 0.01–0.1), half the eigenvalues 0: the same absolute error, larger relative
+    args, exact = _commuting_case(d, d // 2, 0, close=0.05)
+    assert abs(frechet_distance(*args) - exact) < 3e-8 * (d // 2) * 10
 
 
 @pytest.mark.parametrize("n", [10, 40])
@@ -176,10 +215,13 @@ def test_kid_default_seed_is_torch_fidelity_and_subset_size_is_clipped():
     assert TORCH_FIDELITY_RNG_SEED == DEFAULTS["rng_seed"]
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(60, 8)), rng.normal(size=(45, 8))
-    # subset_size 1000 > 45 rows: clipped to min(N_fake, N_real) = 45
-    assert kid(x, y, subsets=4) == pytest.approx(numpy_kid(x, y, 4, 45, TORCH_FIDELITY_RNG_SEED), rel=1e-9)
-    assert kid(x, y, subsets=4, seed=5) != kid(x, y, subsets=4, seed=6)
-    assert kid(x, y, subsets=4, seed=5) == kid(torch.from_numpy(x), y, subsets=4, seed=5)
+    # subset_size 1000 > 45 rows: clipped to min(N_fake, N_real) = 45, with a warning
+    with pytest.warns(UserWarning, match="subset_size 1000 clipped to 45"):
+        clipped = kid(x, y, subsets=4)
+    assert clipped == pytest.approx(numpy_kid(x, y, 4, 45, TORCH_FIDELITY_RNG_SEED), rel=1e-9)
+    assert kid(x, y, subsets=4, subset_size=45, seed=5) != kid(x, y, subsets=4, subset_size=45, seed=6)
+    assert kid(x, y, subsets=4, subset_size=45, seed=5) == kid(torch.from_numpy(x), y, subsets=4, subset_size=45,
+                                                               seed=5)
 
 
 def test_kid_same_distribution_near_zero_and_shift_positive():
@@ -206,3 +248,28 @@ def test_kid_bad_inputs():
         kid(x, x, subsets=2.5)
     with pytest.raises(ValueError, match="gamma"):
         kid(x, x, gamma=-1.0)
+
+
+def test_gaussian_sample_warnings():
+    assert gaussian_sample_warnings(20000, 30000, 2048) == []
+    notes = gaussian_sample_warnings(100, 30000, 2048, guidance=10000)
+    assert len(notes) == 2 and "singular (rank at most 99 < 2048)" in notes[0]
+    assert "FID at n=100 is biased upward" in notes[1] and "compare only at equal n" in notes[1]
+    assert "30000" in notes[1]
+    assert "real images" in gaussian_sample_warnings(20000, 500, 2048)[0]
+    assert gaussian_sample_warnings(3000, 3000, 256, metric="CMD", guidance=10000)[0].startswith("CMD at n=3000")
+
+
+def test_kid_subset_warnings():
+    assert kid_subset_warnings(5000, 5000, 1000) == []
+    clipped_only = kid_subset_warnings(500, 800, 1000)
+    assert len(clipped_only) == 2 and "clipped to 500" in clipped_only[0]
+    assert "all 500 generated images" in clipped_only[1] and "choice of real images" in clipped_only[1]
+    same = kid_subset_warnings(79, 79, 1000)
+    assert "every subset is the same set" in same[1] and "0 by construction" in same[1]
+    assert kid_subset_warnings(1000, 1000, 1000) == [same[1].replace("79", "1000")]
+    # the std really is 0 (up to round-off) when the subsets cover both sets
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 4)), rng.normal(size=(30, 4)) + 0.5
+    mean, std = kid(x, y, subsets=5, subset_size=30)
+    assert mean > 0 and std < 1e-12 * mean

@@ -28,14 +28,15 @@ N = 120
 
 
 class CountingGenerator(UniformNoise):
-    """The ``noise`` generator, recording every call; it can crash on call ``crash_at``."""
+    """The ``noise`` generator, recording every call; it can crash on call ``crash_at`` (private
+    state, ``_crash_at``: not a setting that changes the images, so not in its fingerprint)."""
 
     def __init__(self, image_size, crash_at=None):
         super().__init__(image_size)
-        self.calls, self.crash_at = [], crash_at
+        self.calls, self._crash_at = [], crash_at
 
     def generate(self, captions, seed=0):
-        if self.crash_at is not None and len(self.calls) == self.crash_at:
+        if self._crash_at is not None and len(self.calls) == self._crash_at:
             raise RuntimeError("simulated crash")
         self.calls.append((seed, len(captions)))
         return super().generate(captions, seed=seed)

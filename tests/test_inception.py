@@ -72,11 +72,48 @@ def test_registered():
 
 
 def test_no_weights_offline_gives_clear_error():
-    with pytest.raises(RuntimeError) as e:
+    with pytest.raises(ValueError) as e:  # the autouse fixture's download raises URLError
         load_extractor("inception-v3-compat")
     msg = str(e.value)
-    assert "--inception-weights PATH" in msg and defaults.INCEPTION_WEIGHTS_ENV in msg
+    assert isinstance(e.value, RuntimeError)  # what it was before; code catching that still works
+    assert msg.startswith(f"downloading torch-fidelity's Inception weights from {inc.TORCH_FIDELITY_URL} failed "
+                          f"(URLError: ")
+    assert "network disabled in tests" in msg and msg.endswith("or check the network")
+    assert "--inception-weights FILE" in msg and defaults.INCEPTION_WEIGHTS_ENV in msg
     assert inc.TORCH_FIDELITY_FILE in msg and inc.TORCHSCRIPT_FILE in msg
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize("error", [urllib.error.HTTPError(inc.TORCH_FIDELITY_URL, 503, "Service Unavailable", {}, None),
+                                   ConnectionError("connection reset by peer"),
+                                   OSError(28, "No space left on device"),
+                                   RuntimeError('invalid hash value (expected "6726825d", got "0000")\nsecond line')])
+def test_failed_download_is_one_clear_value_error(monkeypatch, error):
+    """Without --offline, a failed torch-fidelity download (any kind) is one one-line ValueError."""
+    def failing(url, dst, *a, **k):
+        raise error
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", failing)
+    monkeypatch.delenv(defaults.OFFLINE_ENV, raising=False)
+    with pytest.raises(ValueError, match=f"downloading .* from {inc.TORCH_FIDELITY_URL} failed "
+                                         f"\\({type(error).__name__}: ") as e:
+        inc.download_torch_fidelity_weights()
+    assert "\n" not in str(e.value) and str(e.value).endswith("or check the network")
+
+
+def test_failed_download_cli_prints_one_line(monkeypatch, tmp_path, capsys):
+    def failing(url, dst, *a, **k):
+        raise ConnectionError("connection reset by peer")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", failing)
+    monkeypatch.delenv(defaults.OFFLINE_ENV, raising=False)
+    from t2ibench.cli import main as cli_main
+
+    code = cli_main(["eval", "--generator", "real", "--metrics", "fid@inception-v3-compat", "--n-images", "60",
+                     "--out", str(tmp_path / "run"), "--no-progress", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: downloading torch-fidelity's Inception weights from ")
+    assert err.count("\n") == 1 and "--inception-weights FILE" in err and "check the network" in err
 
 
 def test_missing_path_is_clear(tmp_path):
@@ -300,6 +337,20 @@ def flower_features(ts_extractor, flowers) -> np.ndarray:
     return _features(ts_extractor, flowers)
 
 
+def test_torchscript_lacks_is_logits_and_names_the_file_that_has_them():
+    """The TorchScript file has no IS logits: the hint names torch-fidelity's file and the flag."""
+    fake = inc.TorchScriptPool3Inception.__new__(inc.TorchScriptPool3Inception)  # the message needs no module
+    torch.nn.Module.__init__(fake)
+    fake.weights_id, fake.roles = TS_SHA256, {"embedding": "pool3"}
+    hint = fake.missing_role_hint("logits")
+    assert inc.TORCH_FIDELITY_FILE == "weights-inception-2015-12-05-6726825d.pth"
+    assert f"--inception-weights {inc.TORCH_FIDELITY_FILE}" in hint and "provides the IS logits" in hint
+    assert inc.TORCH_FIDELITY_URL in hint and fake.missing_role_hint("embedding") == ""
+    with pytest.raises(ValueError) as e:
+        inc.require_outputs(fake, ["pool3", "logits"])
+    assert f"--inception-weights {inc.TORCH_FIDELITY_FILE}" in str(e.value)
+
+
 def test_torchscript_file_loads_as_pool3_only(ts_extractor, ts_path):
     ex = ts_extractor
     assert isinstance(ex, inc.TorchScriptPool3Inception)
@@ -307,6 +358,7 @@ def test_torchscript_file_loads_as_pool3_only(ts_extractor, ts_path):
     assert ex.outputs == ("pool3",) and ex.roles == {"embedding": "pool3"}
     assert ex.resize_mode == "tf1-bilinear-299" and ex.stand_in is False
     assert ex.describe()["weights_id"] == TS_SHA256
+    assert ex.weights_warning is None and "weights_warning" not in ex.describe()  # the published file
     # asking for IS logits fails at the boundary, before anything runs
     inc.require_outputs(ex, ["pool3"])
     with pytest.raises(ValueError, match="no 1008-way classifier"):
@@ -352,3 +404,92 @@ def test_fid_real_halves_vs_noise_150(shared_dir, ts_extractor):
     # measured: halves ~92.9, vs noise ~495 (ratio 5.3)
     assert halves < 150
     assert vs_noise > 5 * halves
+
+
+# ---------------------------------------------------------------------------------------------
+# Files whose sha256 is no published file's: used, with a warning the result carries
+# ---------------------------------------------------------------------------------------------
+
+def _flip_bytes(src: Path, dst: Path, n: int = 8) -> Path:
+    """A copy of the TorchScript zip ``src`` with ``n`` bytes of its largest tensor inverted
+    (stored uncompressed, and torch's reader does not check CRCs: the file still loads)."""
+    import struct
+    import zipfile
+
+    data = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as z:
+        info = max(z.infolist(), key=lambda i: i.file_size)
+    off = info.header_offset
+    name_len, extra_len = struct.unpack("<HH", data[off + 26:off + 30])
+    start = off + 30 + name_len + extra_len
+    for k in range(n):
+        data[start + 1000 + k * 4096] ^= 0xFF
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.fixture(scope="module")
+def corrupt_ts(ts_path, tmp_path_factory) -> Path:
+    return _flip_bytes(ts_path, tmp_path_factory.mktemp("corrupt") / "my-inception.pt")
+
+
+def test_corrupted_copy_under_another_name_is_used_with_a_warning(corrupt_ts, ts_extractor):
+    ex = load_extractor("inception-v3-compat", weights=corrupt_ts)
+    digest = sha256_file(corrupt_ts)
+    assert isinstance(ex, inc.TorchScriptPool3Inception) and ex.weights_id == digest != TS_SHA256
+    w = ex.weights_warning
+    assert w.startswith(f"unknown weights: {corrupt_ts} (sha256 {digest[:16]}…) is not a published file (known: ")
+    assert f"{inc.TORCHSCRIPT_FILE} sha256 {TS_SHA256[:16]}…" in w and inc.TORCH_FIDELITY_FILE in w
+    assert w.endswith("its numbers are not comparable with published ones")
+    assert ex.describe()["weights_warning"] == w
+    # the remapped path (the file's code never runs) says the same, and also lacks the IS logits
+    remapped = inc.load_torchscript_remapped(corrupt_ts)
+    assert remapped.weights_warning == w and inc.TORCH_FIDELITY_FILE in remapped.missing_role_hint("logits")
+    assert ts_extractor.weights_warning is None
+
+
+def test_renamed_published_file_has_no_warning(ts_path, tmp_path):
+    import shutil
+
+    copy = shutil.copyfile(ts_path, tmp_path / "renamed.pt")
+    ex = load_extractor("inception-v3-compat", weights=copy)
+    assert ex.weights_id == TS_SHA256 and ex.weights_warning is None
+
+
+def test_unknown_pth_is_used_with_a_warning(random_pth):
+    path, _ = random_pth
+    ex = load_extractor("inception-v3-compat", weights=path)
+    assert ex.weights_warning.startswith(f"unknown weights: {path} (sha256 {sha256_file(path)[:16]}…)")
+    assert ex.missing_role_hint("logits") == ""  # it has them
+
+
+def test_evaluate_result_carries_the_warning(corrupt_ts):
+    from toy import ToyDataset
+
+    from t2ibench.engine import evaluate
+
+    toy = ToyDataset(6)
+    result = evaluate("real", toy, metrics=["fid@inception-v3-compat"], n_images=6, allow_small_n=True,
+                      extractor_weights={"inception-v3-compat": str(corrupt_ts)}, progress=False)
+    assert any("unknown weights" in w and str(corrupt_ts) in w for w in result.warnings), result.warnings
+
+
+def test_known_weights_table_and_cli_listing(capsys):
+    from t2ibench.cli import main as cli_main
+    from t2ibench.features import describe_extractors, known_weights
+
+    tf_sha256 = inc.KNOWN_WEIGHTS[inc.TORCH_FIDELITY_FILE]["sha256"]
+    assert known_weights("inception-v3-compat") == {inc.TORCHSCRIPT_FILE: TS_SHA256, inc.TORCH_FIDELITY_FILE: tf_sha256}
+    assert known_weights("shapes-classifier") == {}
+    with pytest.raises(ValueError, match="unknown feature extractor"):
+        known_weights("no-such-extractor")
+    assert "inception-v3-compat" in describe_extractors() and "inception-v3-compat" in list_extractors()
+    assert cli_main(["list", "extractors"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    i = out.index("  inception-v3-compat")
+    assert out[i + 1:i + 3] == [f"    known weights: {inc.TORCHSCRIPT_FILE} sha256 {TS_SHA256}",
+                                f"    known weights: {inc.TORCH_FIDELITY_FILE} sha256 {tf_sha256}"]
+    j = out.index("  clip")
+    assert out[j + 1] == "    known weights: ViT-B-32.pt sha256 " \
+                         "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af"
+    assert "  shapes-classifier" in out

@@ -116,3 +116,25 @@ def test_bad_inputs():
         inception_score(good, 2, from_logits="yes")
     with pytest.raises(TypeError, match="logits_or_probs"):
         inception_score(np.array([["a", "b"]] * 20), 2)
+
+
+def test_split_warnings_name_degenerate_splits():
+    from t2ibench.metrics.inception_score import split_warnings
+
+    assert split_warnings(20, 10) == [] and split_warnings(1003, 10) == []
+    tiny = split_warnings(15, 10)  # splits of 1 and 2 images
+    assert len(tiny) == 1 and "as few as 1 image(s)" in tiny[0] and "at least 20 images" in tiny[0]
+    single = split_warnings(500, 1)
+    assert len(single) == 1 and "single split" in single[0] and "0 by construction" in single[0]
+    assert len(split_warnings(1, 1)) == 2
+    assert split_warnings(30, 10, min_split_size=4)  # the threshold is a parameter (defaults.IS_MIN_SPLIT_SIZE)
+
+
+def test_the_bounds_the_split_warnings_state():
+    # a split of m images has IS <= m (exp of a mutual information over m images), so 1 image gives 1
+    rng = np.random.default_rng(3)
+    probs = softmax(rng.normal(size=(30, 50)) * 10)
+    assert inception_score(probs[:10], 10, shuffle_seed=None) == pytest.approx((1.0, 0.0), abs=1e-12)
+    one_hot = np.eye(50)[:30]
+    assert inception_score(one_hot, 10, shuffle_seed=None)[0] == pytest.approx(3.0)  # splits of 3: IS = m
+    assert inception_score(probs, 1)[1] == 0.0  # one split: no spread

@@ -82,3 +82,29 @@ def test_offline_flag_values(monkeypatch):
     monkeypatch.setenv("T2IBENCH_TEST_FLAG", "maybe")
     with pytest.raises(ValueError, match="expected 1/0"):
         defaults.env_bool("T2IBENCH_TEST_FLAG")
+
+
+def test_without_offline_a_failed_download_is_not_download_forbidden(monkeypatch, tmp_path):
+    """Without --offline the download is tried; its failure is a WeightsDownloadFailed (a
+    ValueError naming the URL), not the offline refusal."""
+    import open_clip.pretrained as ocp
+    import torch
+
+    from t2ibench.features.clip import download_clip_weights
+    from t2ibench.features.inception import TORCH_FIDELITY_URL, resolve_weights
+    from t2ibench.safe_load import WeightsDownloadFailed
+
+    def unreachable(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", unreachable)
+    monkeypatch.setattr(ocp, "download_pretrained", unreachable)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.delenv(defaults.INCEPTION_WEIGHTS_ENV, raising=False)
+    monkeypatch.delenv(defaults.OFFLINE_ENV, raising=False)
+    for call, url in ((lambda: resolve_weights(None), TORCH_FIDELITY_URL),
+                      (lambda: download_clip_weights("ViT-B-32", "openai", cache_dir=tmp_path), "https://")):
+        with pytest.raises(WeightsDownloadFailed) as e:
+            call()
+        assert not isinstance(e.value, defaults.DownloadForbidden)
+        assert f" from {url}" in str(e.value) and "(OSError: Network is unreachable)" in str(e.value)

@@ -272,7 +272,7 @@ def load_inception_state(path) -> dict[str, torch.Tensor]:
     or ``.safetensors``); a clear ``ValueError`` when the file is missing or unreadable."""
     if path is None:
         raise ValueError("the 'inception' DAMSM backbone needs ImageNet Inception-v3 weights, which cannot be "
-                         "downloaded here: pass --inception-weights PATH (torchvision's "
+                         "downloaded here: pass --imagenet-inception-weights PATH (torchvision's "
                          "inception_v3_google-0cc3c7bd.pth or -1a9a5a14.pth, or a safetensors copy)")
     state = read_state_dict(path, "inception weights")
     if "Mixed_6e.branch1x1.conv.weight" not in state:
@@ -612,7 +612,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
         if backbone != ("cnn" if dataset == "shapes" else "inception"):
             command += f" --backbone {backbone}"
         if inception_weights is not None:
-            command += f" --inception-weights {inception_weights}"
+            command += f" --imagenet-inception-weights {inception_weights}"
     described = ("cnn (small CNN trained from scratch on %s, 64 px)" % dataset if backbone == "cnn"
                  else "inception (frozen ImageNet Inception-v3, AttnGAN's CNN_ENCODER)")
     manifest = {
@@ -658,7 +658,7 @@ def main(argv=None) -> int:
                     "OUT/damsm-DATASET.safetensors + OUT/damsm-DATASET.json (sha256, config, tokenizer, command, "
                     "seed, dataset fingerprints, held-out quality, timings). Backbones: 'cnn' (a small CNN trained "
                     "from scratch; the default on shapes) and 'inception' (AttnGAN's frozen ImageNet "
-                    "Inception-v3; the default elsewhere; needs --inception-weights, nothing is downloaded). "
+                    "Inception-v3; the default elsewhere; needs --imagenet-inception-weights, nothing is downloaded). "
                     "Re-running an interrupted command with --checkpoint resumes from the last finished epoch. "
                     "The shipped shapes weights were made with: python -m t2ibench.evaluators.damsm --dataset "
                     "shapes --out t2ibench/evaluators/weights --seed 0")
@@ -668,7 +668,7 @@ def main(argv=None) -> int:
                       seed_help="seed of initialisation, data order and captions (default 0)")
     parser.add_argument("--backbone", choices=BACKBONES, default=None,
                         help="image encoder backbone (default: cnn on shapes, inception elsewhere)")
-    parser.add_argument("--inception-weights", default=None,
+    parser.add_argument("--imagenet-inception-weights", default=None,
                         help="torchvision ImageNet inception_v3 weights (.pth or .safetensors) for "
                              "--backbone inception")
     args = parser.parse_args(argv)
@@ -676,7 +676,7 @@ def main(argv=None) -> int:
     try:
         manifest = train(args.out, dataset=args.dataset, seed=args.seed, device=args.device, epochs=args.epochs,
                          data_root=args.data_root, progress=not args.no_progress, checkpoint=args.checkpoint,
-                         backbone=args.backbone, inception_weights=args.inception_weights, command=command)
+                         backbone=args.backbone, inception_weights=args.imagenet_inception_weights, command=command)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

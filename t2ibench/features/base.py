@@ -26,6 +26,10 @@ class FeatureExtractor(torch.nn.Module):
     weights_id: str = ""
     resize_mode: str = ""
     stand_in: bool = False
+    #: A sentence the result must carry about these weights (e.g. a user file whose sha256 is in no
+    #: table of published files); ``None`` when there is nothing to say. The engine records it in
+    #: ``EvalResult.warnings``.
+    weights_warning: str | None = None
     #: Which output serves which role for the metrics: ``"embedding"`` (FID, KID) and
     #: ``"logits"`` (IS). A role an extractor lacks is simply absent.
     roles: dict[str, str] = {}
@@ -56,7 +60,8 @@ class FeatureExtractor(torch.nn.Module):
         """Provenance of this extractor for result files."""
         return {"name": self.name, "outputs": list(self.outputs), "roles": dict(self.roles),
                 "weights_id": self.weights_id,
-                "resize_mode": self.resize_mode, "stand_in": self.stand_in}
+                "resize_mode": self.resize_mode, "stand_in": self.stand_in,
+                **({"weights_warning": self.weights_warning} if self.weights_warning else {})}
 
 
 class TextImageEncoder(FeatureExtractor):

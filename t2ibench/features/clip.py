@@ -33,10 +33,17 @@ output                             what
     ``ViT-B-32.pt`` with ``torch.jit.load`` after refusing archives that define
     ``__setstate__`` (only its tensors are read; its code never runs). (open_clip 3.3's own
     ``load_state_dict`` also passes ``weights_only=True``, but falls back to a bare
-    ``torch.load`` on ``TypeError``; reading the file here removes that path.) Offline with
-    no weights, a ``RuntimeError`` says what to pass. ``pretrained=None`` builds a randomly
-    initialised model (tests). ``weights_id`` is the sha256 of a local file, else
-    ``open_clip:<model>:<tag>``.
+    ``torch.load`` on ``TypeError``; reading the file here removes that path.) With
+    ``--offline`` and no weights, :class:`t2ibench.defaults.DownloadForbidden` says what to
+    pass; a failed download is one :class:`ClipWeightsUnavailable` line (a ``ValueError``) naming
+    the URL. ``pretrained=None`` builds a randomly initialised model (tests). ``weights_id`` is
+    the sha256 of a local file, else ``open_clip:<model>:<tag>``.
+
+    Known hashes: a local file under the name of a file in open_clip's pretrained table must
+    have its published sha256 (:func:`known_clip_sha256`). A local file whose sha256 is none of
+    the published ones (:func:`published_clip_weights`; Hugging Face ``open_clip_pytorch_model.bin``
+    files have no published hash, so they count as unknown too) is used, and the extractor's
+    ``weights_warning`` says its numbers are not comparable with published ones.
 
     QuickGELU: OpenAI's CLIP weights were trained with QuickGELU, and open_clip 3.3 builds
     ``ViT-B-32`` with nn.GELU even for the ``openai`` tag (it only warns). Here ``quick_gelu=None``
@@ -52,6 +59,7 @@ output                             what
 from __future__ import annotations
 
 import contextlib
+import http.client
 import logging
 import os
 from pathlib import Path
@@ -61,7 +69,7 @@ import torch.nn.functional as F
 
 from t2ibench.imageops import resize_antialiased
 from t2ibench import defaults, safe_load
-from t2ibench.features import register_extractor
+from t2ibench.features import register_extractor, register_known_weights
 from t2ibench.features.base import TextImageEncoder
 
 MODEL_ENV = "T2IBENCH_CLIP_MODEL"
@@ -78,8 +86,8 @@ _ACCEPTED = ("a .safetensors file, a torch state dict (.bin/.pt/.pth, readable w
 _DEFAULT = object()
 
 
-class ClipWeightsUnavailable(RuntimeError):
-    """No CLIP weights could be found or downloaded."""
+class ClipWeightsUnavailable(safe_load.WeightsDownloadFailed):
+    """No CLIP weights could be found or downloaded (a ``ValueError`` and a ``RuntimeError``)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,6 +215,37 @@ def known_clip_sha256(file_name: str) -> str | None:
     return None
 
 
+def _published_files() -> list[tuple[str, str, str]]:
+    """``(model, file name, sha256 or published prefix)`` of every file in open_clip's pretrained
+    table that has a published hash (:func:`known_clip_sha256`)."""
+    import open_clip.pretrained as ocp
+
+    out = []
+    for model_name, tag in ocp.list_pretrained():
+        url = (ocp.get_pretrained_cfg(model_name, tag) or {}).get("url") or ""
+        digest = known_clip_sha256(Path(url).name) if url else None
+        if digest:
+            out.append((model_name, Path(url).name, digest))
+    return out
+
+
+def published_clip_weights(model_name: str | None = None) -> dict[str, str]:
+    """``{file name: sha256 or published prefix}`` of the published checkpoints of open_clip model
+    ``model_name`` (and of its ``-quickgelu`` twin, which loads the same files); ``None``: the
+    model in use (``$T2IBENCH_CLIP_MODEL``, else ``defaults.CLIP_MODEL``)."""
+    model_name = model_name or os.environ.get(MODEL_ENV) or defaults.CLIP_MODEL
+    base = model_name.removesuffix("-quickgelu")
+    return {file: digest for model, file, digest in _published_files() if model.removesuffix("-quickgelu") == base}
+
+
+def clip_weights_warning(path, digest: str, model_name: str | None = None) -> str | None:
+    """``None`` when ``digest`` (the sha256 of local checkpoint ``path``) is a published file's (any
+    open_clip model); else the ``unknown weights`` sentence, listing the published files of ``model_name``."""
+    if safe_load.is_published_sha256(digest, [h for _, _, h in _published_files()]):
+        return None
+    return safe_load.unknown_weights_warning(path, digest, published_clip_weights(model_name))
+
+
 def cached_clip_weights(cfg: dict, cache_dir=None) -> Path | None:
     """The copy of a pretrained entry's checkpoint that open_clip already downloaded, found
     without touching the network, or ``None``: the Hugging Face hub cache (the ``.safetensors``
@@ -234,7 +273,8 @@ def cached_clip_weights(cfg: dict, cache_dir=None) -> Path | None:
 
 def download_clip_weights(model_name: str, tag: str, cache_dir=None) -> Path:
     """open_clip's download of ``(model_name, tag)`` (or its cached copy; offline, only the cached
-    copy). Any failure is a :class:`ClipWeightsUnavailable` saying how to give a local file."""
+    copy). A failed download (network, HTTP, hub errors) is one :class:`ClipWeightsUnavailable`
+    line (a ``ValueError``) naming the URL and saying how to give a local file."""
     import open_clip.pretrained as ocp
 
     cfg = ocp.get_pretrained_cfg(model_name, tag)
@@ -245,19 +285,21 @@ def download_clip_weights(model_name: str, tag: str, cache_dir=None) -> Path:
         return cached
     defaults.check_download_allowed(f"open_clip's {model_name}/{tag} checkpoint",
                                     f"pass weights=PATH (CLI --weights clip=PATH) or set {WEIGHTS_ENV}=PATH")
+    # open_clip's download_pretrained takes the Hugging Face hub copy when the entry has one
+    url = (f"https://huggingface.co/{cfg['hf_hub'].rstrip('/')}" if cfg.get("hf_hub") else cfg.get("url", "")) \
+        or "(open_clip's pretrained table)"
+    how = (f"give a local file with --weights clip=FILE (or weights=FILE, or {WEIGHTS_ENV}=FILE), FILE being "
+           f"{_ACCEPTED}, e.g. open_clip_pytorch_model.bin from {url}"
+           + (f" or OpenAI's {cfg['url']}" if cfg.get("url") and cfg.get("hf_hub") else ""))
     try:
         path = ocp.download_pretrained(cfg, cache_dir=cache_dir)
-    except Exception as e:  # noqa: BLE001 - offline: OSError, HTTP errors, hub errors ...
-        path, err = None, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-    else:
-        err = "no file was returned"
+    except (OSError, RuntimeError, ValueError, http.client.HTTPException) as e:  # URLError, HTTP/hub errors
+        raise ClipWeightsUnavailable(str(safe_load.download_failed(
+            f"open_clip's {model_name}/{tag} checkpoint", url, e, how))) from e
     if not path or not Path(path).is_file():
-        raise ClipWeightsUnavailable(
-            f"could not obtain CLIP weights for open_clip model {model_name!r}, pretrained {tag!r}: no weights path "
-            f"was given, ${WEIGHTS_ENV} is not set, and open_clip's download failed ({err}). Offline, pass a local "
-            f"checkpoint: weights=PATH (load_extractor('clip', weights=PATH); CLI --weights clip=PATH) or set "
-            f"{WEIGHTS_ENV}=PATH, where PATH is {_ACCEPTED} — e.g. open_clip_pytorch_model.bin from the Hugging "
-            f"Face repo {cfg.get('hf_hub', '').rstrip('/') or '(see open_clip)'}, or OpenAI's {cfg.get('url', '')}.")
+        raise ClipWeightsUnavailable(str(safe_load.download_failed(
+            f"open_clip's {model_name}/{tag} checkpoint", url, FileNotFoundError(f"no file was returned ({path!r})"),
+            how)))
     return Path(path)
 
 
@@ -271,8 +313,9 @@ def load_clip(model_name: str | None = None, pretrained=_DEFAULT, device="cpu", 
         Default: ``$T2IBENCH_CLIP_WEIGHTS``, else ``defaults.CLIP_PRETRAINED``.
     quick_gelu: ``None`` follows open_clip's pretrained table (see the module docstring).
 
-    ``info``: ``model``, ``pretrained`` (tag/path/None), ``weights_id``, ``quick_gelu``, ``preprocess``
-    (size, mean, std, interpolation, resize_mode).
+    ``info``: ``model``, ``pretrained`` (tag/path/None), ``weights_id``, ``weights_warning`` (a local
+    file whose sha256 is no published file's: :func:`clip_weights_warning`; else ``None``),
+    ``quick_gelu``, ``preprocess`` (size, mean, std, interpolation, resize_mode).
     """
     import open_clip
     import open_clip.pretrained as ocp
@@ -282,7 +325,7 @@ def load_clip(model_name: str | None = None, pretrained=_DEFAULT, device="cpu", 
         raise ValueError(f"CLIP model: open_clip has no model {model_name!r} (e.g. ViT-B-32, ViT-B-16, ViT-L-14)")
     if pretrained is _DEFAULT:
         pretrained = os.environ.get(WEIGHTS_ENV) or defaults.CLIP_PRETRAINED
-    tag = path = None
+    tag = path = weights_warning = None
     if pretrained is not None:
         pretrained = os.fspath(pretrained)
         if ocp.get_pretrained_cfg(model_name, pretrained):
@@ -304,6 +347,7 @@ def load_clip(model_name: str | None = None, pretrained=_DEFAULT, device="cpu", 
         sd, source, weights_id = read_state_dict(file), f"{model_name}/{tag} ({file})", f"open_clip:{model_name}:{tag}"
     elif path is not None:
         weights_id = safe_load.check_known_sha256(path, known_clip_sha256(path.name), "CLIP weights")
+        weights_warning = clip_weights_warning(path, weights_id, model_name)
         sd, source = read_state_dict(path), repr(str(path))
     else:
         sd, source, weights_id = None, None, f"open_clip:{model_name}:random-init"
@@ -319,7 +363,7 @@ def load_clip(model_name: str | None = None, pretrained=_DEFAULT, device="cpu", 
     size = pp.get("size", 224)
     size = size[0] if isinstance(size, (tuple, list)) else size
     info = {"model": model_name, "pretrained": tag if tag is not None else (str(path) if path else None),
-            "weights_id": weights_id, "quick_gelu": bool(quick_gelu),
+            "weights_id": weights_id, "weights_warning": weights_warning, "quick_gelu": bool(quick_gelu),
             "preprocess": {"size": int(size), "mean": list(pp["mean"]), "std": list(pp["std"]),
                            "interpolation": pp.get("interpolation", "bicubic"),
                            "resize_mode": pp.get("resize_mode", "shortest")}}
@@ -357,6 +401,7 @@ class ClipExtractor(TextImageEncoder):
 
         self.tokenizer = open_clip.get_tokenizer(self.info["model"])
         self.weights_id = self.info["weights_id"]
+        self.weights_warning = self.info.get("weights_warning")
         pp = self.info["preprocess"]
         self.input_size = pp["size"]
         self.resize_mode = f"{pp['interpolation']}-{pp['resize_mode']}-{self.input_size}-center-crop"
@@ -473,5 +518,6 @@ def _tiny_clip_user_factory(device: str = "cpu", weights=None) -> TinyClipExtrac
 
 
 register_extractor("clip", _clip_factory)
+register_known_weights("clip", published_clip_weights)
 register_extractor("tiny-clip-shapes", _tiny_clip_shapes_factory)
 register_extractor("tiny-clip", _tiny_clip_user_factory)

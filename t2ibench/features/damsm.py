@@ -22,9 +22,16 @@ import torch
 from t2ibench.features import register_extractor
 from t2ibench.features.base import TextImageEncoder
 
-TRAIN_HINT = ("train one with `t2ibench train-evaluators --dataset cub --data-root PATH --only damsm` or "
-              "`python -m t2ibench.evaluators.damsm --dataset cub --data-root PATH --out DIR "
-              "--inception-weights INCEPTION.pth`, then pass weights=DIR/damsm-cub.safetensors")
+def train_hint(dataset: str | None = None) -> str:
+    """How to train a DAMSM on ``dataset`` (the one being evaluated; ``None``: a placeholder)."""
+    d = dataset or "DATASET"
+    return (f"train one on {d} with `t2ibench train-evaluators --dataset {d} --data-root PATH --only damsm "
+            f"--imagenet-inception-weights INCEPTION.pth` or `python -m t2ibench.evaluators.damsm --dataset {d} "
+            f"--data-root PATH --out DIR --imagenet-inception-weights INCEPTION.pth`, then pass "
+            f"weights=DIR/damsm-{d}.safetensors (CLI: --weights damsm=DIR/damsm-{d}.safetensors)")
+
+
+TRAIN_HINT = train_hint()
 
 
 class DAMSMEncoder(TextImageEncoder):
@@ -95,10 +102,10 @@ def _shapes_factory(device: str = "cpu", weights=None) -> DAMSMEncoder:
     return DAMSMEncoder(path, device=device, name="damsm-shapes", manifest=manifest)
 
 
-def _factory(device: str = "cpu", weights=None) -> DAMSMEncoder:
+def _factory(device: str = "cpu", weights=None, dataset: str | None = None) -> DAMSMEncoder:
     if weights is None:
         raise ValueError("feature extractor 'damsm' needs weights=PATH: a DAMSM safetensors file with its .json "
-                         "manifest beside it; no published DAMSM can be downloaded here, so " + TRAIN_HINT)
+                         "manifest beside it; no published DAMSM can be downloaded here, so " + train_hint(dataset))
     return DAMSMEncoder(weights, device=device, name="damsm")
 
 

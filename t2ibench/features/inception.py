@@ -13,8 +13,11 @@ Weights are resolved in this order:
    ``FeatureExtractorInceptionV3(feature_extractor_weights_path=None)`` puts it (so one cache
    serves both). We download it with ``torch.hub.download_url_to_file`` ourselves (hash prefix
    checked) instead of letting torch-fidelity 0.4.0 do it, because torch-fidelity loads the
-   file with ``torch.load(weights_only=False)`` (see below). Offline, this step fails with a
-   :class:`RuntimeError` that says to pass ``--inception-weights PATH`` or set the variable.
+   file with ``torch.load(weights_only=False)`` (see below). With ``--offline``
+   (``$T2IBENCH_OFFLINE``) this step is refused before any network access
+   (:class:`t2ibench.defaults.DownloadForbidden`); a failed download (no network, HTTP error,
+   hash mismatch) is one :class:`t2ibench.safe_load.WeightsDownloadFailed` (a ``ValueError``:
+   one ``error:`` line in the CLI) that names the URL and says to pass ``--inception-weights FILE``.
 
 Two kinds of local file are accepted; the kind is detected from the file's content, never
 from its extension:
@@ -33,7 +36,8 @@ from its extension:
     ``(x - 128) / 128`` scale to pool3 ``[N, 2048]``. Output: ``pool3`` only (role
     ``embedding``): it has no classifier, so IS cannot use it. ``extractor.outputs`` /
     ``extractor.roles`` say so before anything runs; :func:`require_outputs` turns that into a
-    clear error at the boundary (the engine's role check does the same).
+    clear error at the boundary (the engine's role check does the same), and
+    ``extractor.missing_role_hint("logits")`` says which file provides IS logits (torch-fidelity's).
 
 Preprocessing, identical for both kinds: uint8 RGB -> float32 -> resize to 299x299 with
 torch-fidelity's TF1.x-exact bilinear (``interpolate_bilinear_2d_like_tensorflow1x``,
@@ -66,7 +70,11 @@ Known hashes
 ------------
 :data:`KNOWN_WEIGHTS` lists the files we know. A file whose *name* is one of them must have
 that sha256, else :class:`ValueError` (file, expected, actual). A file with another name is
-accepted if its content is of a valid kind; its sha256 is then its ``weights_id`` all the same.
+accepted if its content is of a valid kind; its sha256 is then its ``weights_id`` all the same,
+and when that sha256 is none of :data:`KNOWN_WEIGHTS`' (a renamed copy of a published file is
+fine; a corrupted or retrained one is not) the extractor's ``weights_warning`` says so, and every
+result computed with it carries that sentence (:func:`t2ibench.safe_load.unknown_weights_warning`).
+``t2ibench list extractors`` prints the table (:func:`published_weights`).
 
 Checked agreement (tests/test_inception.py): the TorchScript module and torch-fidelity's
 module loaded with the same tensors (:func:`torchscript_to_torch_fidelity_state_dict`) give
@@ -76,6 +84,7 @@ is bit-exact with TF 1.x's float32 ``resize_bilinear`` formula.
 from __future__ import annotations
 
 import functools
+import http.client
 import io
 import os
 from pathlib import Path
@@ -83,9 +92,10 @@ from pathlib import Path
 import torch
 
 from t2ibench import defaults
-from t2ibench.features import register_extractor
+from t2ibench.features import register_extractor, register_known_weights
 from t2ibench.features.base import FeatureExtractor
-from t2ibench.safe_load import check_known_sha256, is_torchscript, jit_load, read_state_dict
+from t2ibench.safe_load import (check_known_sha256, download_failed, is_torchscript, jit_load, read_state_dict,
+                                unknown_weights_warning)
 
 NAME = "inception-v3-compat"
 INPUT_SIZE = 299
@@ -218,6 +228,17 @@ def verify_known_hash(path) -> str:
     return check_known_sha256(path, (KNOWN_WEIGHTS.get(path.name) or {}).get("sha256"), "Inception weights")
 
 
+def published_weights() -> dict[str, str]:
+    """``{file name: sha256}`` of the published Inception files this extractor accepts."""
+    return {name: entry["sha256"] for name, entry in KNOWN_WEIGHTS.items()}
+
+
+def weights_warning_for(path, digest: str) -> str | None:
+    """The ``weights_warning`` of a local file with sha256 ``digest``: ``None`` for a published
+    file (under any name), else a sentence saying its numbers are not comparable with published ones."""
+    return unknown_weights_warning(path, digest, published_weights())
+
+
 def _check_path(path) -> Path:
     p = Path(os.fspath(path)).expanduser()
     if not p.exists():
@@ -342,6 +363,13 @@ def torchscript_to_torch_fidelity_state_dict(params: dict[str, torch.Tensor]) ->
 # Extractors
 # --------------------------------------------------------------------------------------------
 
+def _no_logits_hint() -> str:
+    return (f"the TF-FID TorchScript file has no 1008-way classifier, so it serves FID/KID but not IS; "
+            f"torch-fidelity's {TORCH_FIDELITY_FILE} provides the IS logits: give it with "
+            f"--inception-weights {TORCH_FIDELITY_FILE} (or {defaults.INCEPTION_WEIGHTS_ENV}=FILE; "
+            f"it is downloaded from {TORCH_FIDELITY_URL} when neither is set)")
+
+
 class TorchFidelityInception(FeatureExtractor):
     """torch-fidelity's Inception-v3 (TF-compatible) with weights from a validated state dict.
 
@@ -365,6 +393,11 @@ class TorchFidelityInception(FeatureExtractor):
         self.roles = {"embedding": "pool3", "logits": "logits"} if with_logits else {"embedding": "pool3"}
         self.weights_id = weights_id
 
+    def missing_role_hint(self, role: str) -> str:
+        """What to do when a metric needs ``role``: without logits (the TorchScript file's tensors,
+        :func:`load_torchscript_remapped`), where IS logits come from."""
+        return _no_logits_hint() if role == "logits" and role not in self.roles else ""
+
     def extract(self, images):
         out = self.net(images)  # torch-fidelity resizes (TF1 bilinear) and normalises itself
         names = {"2048": "pool3", "logits_unbiased": "logits"}
@@ -385,6 +418,10 @@ class TorchScriptPool3Inception(FeatureExtractor):
         self.weights_id = weights_id
         self.roles = {"embedding": "pool3"}
 
+    def missing_role_hint(self, role: str) -> str:
+        """What to do when a metric needs ``role`` (IS: ``logits``), which this file lacks."""
+        return _no_logits_hint() if role == "logits" and role not in self.roles else ""
+
     def extract(self, images):
         feats = self.net(preprocess(images))
         if feats.ndim != 2 or feats.shape != (images.shape[0], 2048):
@@ -399,9 +436,7 @@ def require_outputs(extractor: FeatureExtractor, needed) -> None:
     if missing:
         hint = ""
         if "logits" in missing and extractor.name == NAME:
-            hint = (" The TF-FID TorchScript file has no 1008-way classifier, so it serves FID/KID but "
-                    f"not IS; for IS give torch-fidelity's {TORCH_FIDELITY_FILE} (--inception-weights PATH or "
-                    f"{defaults.INCEPTION_WEIGHTS_ENV}).")
+            hint = " " + _no_logits_hint()
         raise ValueError(f"feature extractor {extractor.name!r} (weights {extractor.weights_id[:16]}) has outputs "
                          f"{list(extractor.outputs)}, not {missing}.{hint}")
 
@@ -418,9 +453,12 @@ def load_local(path, device="cpu") -> FeatureExtractor:
         module = _jit_load(p, device)
         # Check the structure before the module is ever called.
         _check_torchscript_params(dict(module.named_parameters()))
-        return TorchScriptPool3Inception(module.eval(), weights_id=digest)
-    sd = load_torch_fidelity_state_dict(p)
-    return TorchFidelityInception(sd, weights_id=digest, device=device, with_logits=True)
+        extractor = TorchScriptPool3Inception(module.eval(), weights_id=digest)
+    else:
+        sd = load_torch_fidelity_state_dict(p)
+        extractor = TorchFidelityInception(sd, weights_id=digest, device=device, with_logits=True)
+    extractor.weights_warning = weights_warning_for(p, digest)
+    return extractor
 
 
 def load_torchscript_remapped(path, device="cpu") -> TorchFidelityInception:
@@ -434,7 +472,9 @@ def load_torchscript_remapped(path, device="cpu") -> TorchFidelityInception:
         raise ValueError(f"{str(p)!r} is not a TorchScript archive")
     module = _jit_load(p, "cpu")
     sd = torchscript_to_torch_fidelity_state_dict(dict(module.named_parameters()))
-    return TorchFidelityInception(sd, weights_id=digest, device=device, with_logits=False)
+    extractor = TorchFidelityInception(sd, weights_id=digest, device=device, with_logits=False)
+    extractor.weights_warning = weights_warning_for(p, digest)
+    return extractor
 
 
 def torch_fidelity_cache_path() -> Path:
@@ -445,7 +485,9 @@ def torch_fidelity_cache_path() -> Path:
 def download_torch_fidelity_weights() -> Path:
     """torch-fidelity's weights file, downloaded into torch.hub's cache if absent.
 
-    Raises RuntimeError (offline, or any download failure) telling how to give a local file."""
+    Offline (``$T2IBENCH_OFFLINE``): :class:`~t2ibench.defaults.DownloadForbidden`. A failed
+    download (network, HTTP, hash prefix): one :class:`~t2ibench.safe_load.WeightsDownloadFailed`
+    line (a ``ValueError``) naming the URL and telling how to give a local file."""
     dst = torch_fidelity_cache_path()
     if dst.is_file():
         return dst
@@ -457,13 +499,11 @@ def download_torch_fidelity_weights() -> Path:
         torch.hub.download_url_to_file(TORCH_FIDELITY_URL, str(dst),
                                        hash_prefix=KNOWN_WEIGHTS[TORCH_FIDELITY_FILE]["sha256_prefix"],
                                        progress=False)
-    except Exception as e:  # noqa: BLE001 - URLError, OSError, hash mismatch ...
-        raise RuntimeError(
-            f"could not obtain the Inception weights for {NAME!r}: no weights path was given, "
-            f"{defaults.INCEPTION_WEIGHTS_ENV} is not set, and torch-fidelity's download from "
-            f"{TORCH_FIDELITY_URL} failed ({type(e).__name__}: {e}). Offline, pass --inception-weights PATH "
-            f"(or weights=PATH) or set {defaults.INCEPTION_WEIGHTS_ENV}=PATH, where PATH is {_ACCEPTED_KINDS}."
-        ) from e
+    except (OSError, RuntimeError, ValueError, http.client.HTTPException) as e:  # URLError, HTTPError, timeouts, hash
+        raise download_failed(
+            "torch-fidelity's Inception weights", TORCH_FIDELITY_URL, e,
+            f"give a local file with --inception-weights FILE (or weights=FILE, or {defaults.INCEPTION_WEIGHTS_ENV}"
+            f"=FILE), FILE being {_ACCEPTED_KINDS}") from e
     return dst
 
 
@@ -483,9 +523,11 @@ def build_inception_v3_compat(device="cpu", weights=None) -> FeatureExtractor:
 
 
 register_extractor(NAME, build_inception_v3_compat)
+register_known_weights(NAME, published_weights)
 
 __all__ = ["NAME", "KNOWN_WEIGHTS", "RESIZE_MODE", "TorchFidelityInception", "TorchScriptPool3Inception",
            "build_inception_v3_compat", "build_torch_fidelity_module", "detect_kind", "download_torch_fidelity_weights",
            "load_local", "load_torch_fidelity_state_dict", "load_torchscript_remapped", "preprocess",
+           "published_weights",
            "require_outputs", "resolve_weights", "torch_fidelity_state_dict_spec",
-           "torchscript_to_torch_fidelity_state_dict", "verify_known_hash"]
+           "torchscript_to_torch_fidelity_state_dict", "verify_known_hash", "weights_warning_for"]

@@ -75,11 +75,22 @@ def generate_checked(gen, name: str, captions: Sequence[str], seed: int,
                      image_size: int | None = None) -> torch.Tensor:
     """Call ``gen.generate`` and check its output; errors name the generator.
 
+    A ``ValueError``/``TypeError``/``OSError`` the generator raises passes as it is; any other
+    exception becomes a :class:`t2ibench.registry.PluginError` naming the generator (the
+    original is its ``__cause__``).
+
     Checks: uint8, ``[len(captions), 3, H, W]`` (H = W = ``image_size`` when given).
     Returns the images on the CPU.
     """
     captions = check_captions(captions)
-    out = gen.generate(captions, seed=seed)
+    try:
+        out = gen.generate(captions, seed=seed)
+    except (ValueError, TypeError, OSError):
+        raise  # input errors a generator reports itself (a caption it cannot serve, a missing file)
+    except Exception as e:  # noqa: BLE001 — any other failure is the generator's own, in one line naming it
+        from t2ibench.registry import PluginError
+
+        raise PluginError(f"generator {name!r}: generate() raised {type(e).__name__}: {e}") from e
     where = f"generator {name!r} returned"
     if not isinstance(out, torch.Tensor):
         raise TypeError(f"{where} {type(out).__name__}; expected a uint8 torch.Tensor [N, 3, H, W]")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from t2ibench import defaults
 from t2ibench.data.base import CaptionedImageDataset
 from t2ibench.generators.base import caption_generator
 from t2ibench.registry import register_generator
@@ -58,8 +59,17 @@ class RealImages:
 class RealMismatchedImages:
     """``real-mismatched``: for a caption of image i (class c), a test image of a class != c.
 
-    The image is drawn uniformly from the other classes' images with the per-caption seed
-    (``seed + j`` for row j). Datasets without classes (class -1) draw any other image.
+    The image is ``partner[i]``, one fixed permutation of the test split in which no image is
+    its own partner and (with classes) no partner shares its image's class: the test images
+    are grouped by class (classes and the images within them in an order drawn from
+    ``defaults.SEED``) and each is paired with the image ``M`` places further on, cyclically,
+    ``M`` being the largest class size. Because the evaluation plan visits every test image
+    once before any twice, a run uses every test image once, as ``real`` does: the images
+    keep the real distribution exactly (FID and IS equal ``real``'s) and only the pairing with
+    the captions is broken. This needs ``N >= 2·M``; a split where one class holds more than
+    half the images falls back to a uniform draw among the other classes' images per caption
+    (seed ``seed + j``), where images repeat, and the engine's result then warns of it.
+    Datasets without classes (class -1) pair each image with the next one of a shuffled order.
     """
 
     def __init__(self, dataset: CaptionedImageDataset):
@@ -68,8 +78,11 @@ class RealMismatchedImages:
         self.classes = dataset.class_ids().numpy()
         if len(dataset) < 2 or (self.classes >= 0).all() and len(np.unique(self.classes)) < 2:
             raise ValueError(f"real-mismatched needs at least two classes in {dataset.name}[{dataset.split}]")
+        self.partner = _mismatched_partners(self.classes, np.random.default_rng(defaults.SEED))
 
     def _other(self, index: int, seed: int) -> int:
+        if self.partner is not None:
+            return int(self.partner[index])
         c = self.classes[index]
         candidates = np.flatnonzero(self.classes != c) if c >= 0 else np.delete(np.arange(len(self.classes)), index)
         pick = torch.randint(len(candidates), (1,), generator=caption_generator(seed, 0)).item()
@@ -78,6 +91,22 @@ class RealMismatchedImages:
     def generate(self, captions: Sequence[str], seed: int = 0) -> torch.Tensor:
         picks = [self._other(self.lookup.index_of(c), seed + j) for j, c in enumerate(captions)]
         return self.dataset.images(picks)
+
+
+def _mismatched_partners(classes: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """A permutation ``partner`` of ``0..N-1`` with ``classes[partner[i]] != classes[i]`` for every
+    image of a class (and ``partner[i] != i`` for all), or ``None`` when one class holds more
+    than half the images (see :class:`RealMismatchedImages`)."""
+    n = len(classes)
+    labels = np.where(classes >= 0, classes, -1 - np.arange(n))  # no class: each image its own group
+    groups = [rng.permutation(np.flatnonzero(labels == c)) for c in rng.permutation(np.unique(labels))]
+    shift = max(len(g) for g in groups)
+    if n < 2 * shift:
+        return None
+    order = np.concatenate(groups)
+    partner = np.empty(n, dtype=np.int64)
+    partner[order] = np.roll(order, -shift)
+    return partner
 
 
 class UniformNoise:

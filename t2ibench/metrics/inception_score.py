@@ -14,6 +14,11 @@ Split convention (libraries differ, DESIGN.md Sec. 3 "known traps"):
 * ``shuffle_seed=None``: contiguous splits in the given order, as the original OpenAI
   ``inception_score.py`` and StackGAN/AttnGAN's ``compute_inception_score`` (same
   ``i*N//splits`` boundaries, ``np.std`` with ddof=0).
+
+Degenerate splits (:func:`split_warnings`): the IS of a split of m images is at most m (the
+exponent is the mutual information between image and label over the split, at most log m), so
+a 1-image split has IS = 1 whatever the images; and one split over the whole set has std 0 by
+construction, not an uncertainty.
 """
 from __future__ import annotations
 
@@ -98,3 +103,23 @@ def inception_score(logits_or_probs, splits: int | None = None, *, from_logits: 
             terms = np.where(pk > 0, pk * (log_pk - log_marginal), 0.0)
         scores.append(float(np.exp(terms.sum(axis=1).mean())))
     return float(np.mean(scores)), float(np.std(scores))
+
+
+def split_warnings(n: int, splits: int | None = None, min_split_size: int | None = None) -> list[str]:
+    """Sentences on degenerate IS splits of ``n`` images into ``splits`` (``None``: ``defaults.IS_SPLITS``).
+
+    Warns when the smallest split (``n // splits`` images, boundaries ``k*n//splits``) holds
+    fewer than ``min_split_size`` (``None``: ``defaults.IS_MIN_SPLIT_SIZE``, 2) images, and
+    when there is a single split (std 0 by construction). Empty when neither applies.
+    """
+    splits = defaults.IS_SPLITS if splits is None else int(splits)
+    min_split_size = defaults.IS_MIN_SPLIT_SIZE if min_split_size is None else int(min_split_size)
+    notes = []
+    smallest = n // splits if splits >= 1 else n
+    if smallest < min_split_size:
+        notes.append(f"{n} images in {splits} splits leave splits of as few as {smallest} image(s): the IS of a "
+                     f"split of m images is at most m (a 1-image split scores exactly 1), so the value measures the split "
+                     f"size, not the images; use at least {min_split_size * splits} images")
+    if splits == 1:
+        notes.append(f"a single split covers all {n} images: the std is 0 by construction, not an uncertainty")
+    return notes
