@@ -186,11 +186,15 @@ def _save_samples(args, result, generator, name: str, dataset, out: Path) -> Non
     from t2ibench.plots import save_captioned_grid
 
     if args.images:
-        from t2ibench.generators.image_folder import load_image_folder
+        import torch
 
-        folder, plan, _, _ = load_image_folder(args.images, args.captions, dataset, args.seed)
-        plan = plan[:16]
-        images = folder.generate(plan, seed=args.seed)
+        from t2ibench.data.image_files import open_rgb, to_uint8_tensor
+        from t2ibench.generators.image_folder import read_captions_file
+
+        # the folder was checked (and every file hashed) by the evaluation: read only the first rows
+        rows = read_captions_file(args.captions)[:16]
+        plan = [r.caption for r in rows]
+        images = torch.stack([to_uint8_tensor(open_rgb(Path(args.images) / r.file)) for r in rows])
     else:
         plan = evaluation_plan(dataset, min(16, result.n_images), args.seed)
         images = (generate_checked(generator, name, plan, seed=args.seed) if args.no_images
