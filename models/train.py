@@ -26,24 +26,32 @@ from pathlib import Path
 import torch
 
 RUNS_DIR = "runs/zoo"
+#: held-out shapes captions scored after every epoch (the accuracy-vs-training-time curve)
+PROBE_N = 256
+CURVES_PNG = "leaderboards/zoo/accuracy_vs_time.png"
 
 
 def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bool = False, seed: int = 0,
                 device: str = "cpu", epochs: int | None = None, data_root=None, progress: bool = True,
                 quality_n: int = 1000, max_steps: int | None = None, text_encoder_weights=None,
                 amp: bool = True, command: str | None = None, overrides: dict | None = None,
-                n_train: int | None = None) -> dict:
+                n_train: int | None = None, steps_per_epoch: int | None = None, dataset: str | None = None,
+                probe_n: int = PROBE_N) -> dict:
     """Train ``name`` with config ``config_name``, export its generator, return the manifest.
 
-    ``max_steps`` caps the steps per epoch, ``overrides`` changes config keys and ``n_train``
-    shrinks the ``shapes`` train split (and its test split to 64 images; smoke tests); ``quality_n=0``
-    skips the conditioning check.
+    ``max_steps`` caps the steps of this run (the cut epoch is saved as finished: a smoke run),
+    ``steps_per_epoch`` the steps of every epoch; ``dataset`` trains on another dataset than the
+    config's (with ``data_root``); ``overrides`` changes config keys; ``n_train`` shrinks the
+    ``shapes`` train split (and its test split to 64 images; smoke tests); ``quality_n=0`` skips
+    the conditioning check; ``probe_n`` held-out shapes captions are scored after every epoch
+    (0: no probe) for the accuracy-vs-training-time curve.
     """
     import models  # noqa: F401  (registers the zoo)
     from models.common.checkpoint import save_generator
     from models.common.data import GANTrainingData
-    from models.common.quality import quality_report
-    from models.common.text_encoder import ZOO_WEIGHTS_DIR, FrozenTextEncoder
+    from models.common.init_from import initialise
+    from models.common.quality import accuracy_probe, quality_report
+    from models.common.text_encoder import ZOO_WEIGHTS_DIR, text_encoder_for
     from models.common.trainer import SAMPLE_GRID, GANTrainer
     from models.common.zoo import MODELS, weights_path
     from t2ibench.data import load_dataset
@@ -56,6 +64,8 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
     overrides = dict(overrides or {})
     if epochs is not None:
         overrides.setdefault("train", {})["epochs"] = int(epochs)
+    if dataset is not None:
+        overrides["dataset"] = dataset
     config = entry.config(config_name, **overrides)
     ds_name = config["dataset"]
     kwargs = {"image_size": config["image_size"]}
@@ -67,7 +77,7 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
         kwargs.update(n_train=n_train, n_test=64, progress=False)
     train_ds = load_dataset(ds_name, split="train", **kwargs)
     test_ds = load_dataset(ds_name, split="test", **kwargs)
-    text_encoder = FrozenTextEncoder(ds_name, weights=text_encoder_weights, device=device)
+    text_encoder = text_encoder_for(config, ds_name, weights=text_encoder_weights, device=device)
     if config["text_dim"] != text_encoder.dim:
         raise ValueError(f"{name}: config text_dim {config['text_dim']} != the text encoder's width {text_encoder.dim}")
 
@@ -75,12 +85,17 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
     model = entry.build(config)
     model.text_encoder = text_encoder
     run_dir = Path(out_dir) / name
+    init_report = [] if (run_dir / "checkpoint.safetensors").exists() else initialise(
+        model, config["train"].get("init_from"), ds_name)
     captions = evaluation_plan(test_ds, SAMPLE_GRID, seed)
-    trainer = GANTrainer(model, GANTrainingData(train_ds, text_encoder, model.image_sizes, seed), run_dir,
-                         device=device, seed=seed, progress=progress,
-                         sample_text=(captions, text_encoder.encode(captions)), amp=amp)
+    probe = (accuracy_probe(test_ds, text_encoder, model.noise_dim, probe_n, seed)
+             if ds_name == "shapes" and probe_n else None)
+    data = GANTrainingData(train_ds, text_encoder, model.image_sizes, seed, config["train"], model.batch_extras)
+    trainer = GANTrainer(model, data, run_dir, device=device, seed=seed, progress=progress,
+                         sample_text=(captions, text_encoder.encode(captions)), amp=amp, probe=probe,
+                         init_report=init_report)
     t_train = time.time()
-    history = trainer.fit(max_steps=max_steps)
+    history = trainer.fit(steps_per_epoch=steps_per_epoch, max_steps=max_steps)
     train_time = time.time() - t_train
     if trainer.rank != 0:
         return {}
@@ -93,6 +108,7 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
         "name": f"{name}-{ds_name}", "model": name, "paper": entry.paper, "config_name": config_name,
         "weights_file": path.name, "sha256": digest, "dtype": "float16", "config": config,
         "text_encoder": text_encoder.describe(), "text_encoder_sha256": text_encoder.sha256,
+        "init_from": trainer.init_report,
         "command": command or f"python -m models.train {name} --config {config_name} --seed {seed}",
         "seed": seed, "device": str(device), "epochs": config["train"]["epochs"],
         "dataset": {"name": ds_name, "image_size": config["image_size"], "n_train": len(train_ds),
@@ -130,6 +146,43 @@ def report(folder=None) -> str:
     return "\n".join(rows)
 
 
+def plot_curves(folder=None, out=None) -> Path | None:
+    """Class accuracy on held-out captions after every epoch against training time, one line per shipped
+    model (from the ``probe_class_accuracy`` of its manifest's history), with the targets of the tiny
+    recipe; written to ``out`` (default ``leaderboards/zoo/accuracy_vs_time.png``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from models.common.text_encoder import ZOO_WEIGHTS_DIR
+    from t2ibench.plots import save_figure
+
+    lines = []
+    for path in sorted(Path(folder or ZOO_WEIGHTS_DIR).glob("*-shapes.json")):
+        m = json.loads(path.read_text())
+        h = [r for r in m.get("history", []) if "probe_class_accuracy" in r]
+        if "model" in m and h:
+            minutes = [sum(r["seconds"] for r in m["history"][:i + 1]) / 60 for i in range(len(m["history"]))]
+            lines.append((m["model"], [minutes[i] for i, r in enumerate(m["history"]) if "probe_class_accuracy" in r],
+                          [r["probe_class_accuracy"] for r in h], m.get("quality", {}).get("class_accuracy")))
+    if not lines:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for model, x, y, final in lines:
+        ax.plot(x, y, marker="o", ms=3, label=f"{model} (final {final:.2f} on 1000)" if final is not None else model)
+    for target, text in ((0.5, "target AttnGAN, DM-GAN"), (0.25, "floor, every model"), (1 / 48, "chance")):
+        ax.axhline(target, color="grey", ls=":", lw=1)
+        ax.text(0, target, text, fontsize=7, va="bottom", color="grey")
+    ax.set_xlabel("training time on this machine (min)")
+    ax.set_ylabel(f"shapes-classifier accuracy, {PROBE_N} held-out captions")
+    ax.set_title("tiny zoo on shapes: does the model draw the caption's colour and shape?")
+    ax.legend(fontsize=7)
+    out = Path(out or CURVES_PNG)
+    save_figure(fig, out)
+    return out
+
+
 def main(argv=None) -> int:
     import models  # noqa: F401
     from models.common.zoo import list_models
@@ -147,16 +200,36 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--epochs", type=int, default=None, help="override the config's number of epochs")
     p.add_argument("--data-root", default=None, help="folder of your copy of the dataset (not needed for shapes)")
+    p.add_argument("--dataset", default=None, help="train on this dataset instead of the config's (shapes, cub, "
+                                                   "flowers, coco; with --data-root)")
+    p.add_argument("--text-encoder-weights", default=None, metavar="PATH",
+                   help="the zoo text encoder to condition on (a DAMSM .safetensors with its manifest; default "
+                        "models/weights/damsm-<dataset>.safetensors). Make one for a real dataset with: python -m "
+                        "t2ibench.evaluators.damsm --dataset coco --data-root DATA --backbone cnn --out DIR --seed 1")
+    p.add_argument("--max-steps", type=int, default=None, metavar="N",
+                   help="stop after N training steps in all (a smoke run: the cut epoch counts as done)")
+    p.add_argument("--workers", type=int, default=None, metavar="K",
+                   help="DataLoader workers decoding real images (default: the config's, 0 for shapes)")
+    p.add_argument("--probe-n", type=int, default=PROBE_N,
+                   help="held-out shapes captions scored by the shapes classifier after every epoch, for the "
+                        "accuracy-vs-training-time curve (0: none; default %(default)s)")
     p.add_argument("--quality-n", type=int, default=1000,
                    help="test captions for the conditioning check on shapes (0 skips it; default %(default)s)")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.add_argument("--report", action="store_true", help="print a markdown table of the shipped weights' manifests "
-                                                          "(training time, conditioning check) and exit")
+                                                          "(training time, conditioning check), draw their "
+                                                          "accuracy-vs-training-time curves and exit")
+    p.add_argument("--curves", default=CURVES_PNG, metavar="PNG",
+                   help="with --report: where the curves go (default %(default)s)")
     args = p.parse_args(argv)
     if args.report:
         print(report())
+        plot_curves(out=args.curves)
         return 0
+    for flag in ("max_steps", "workers"):
+        if getattr(args, flag) is not None and getattr(args, flag) < (1 if flag == "max_steps" else 0):
+            p.error(f"--{flag.replace('_', '-')}: expected a positive number, got {getattr(args, flag)}")
     names = list_models() if args.all else args.names
     if not names:
         p.error("name at least one model, or pass --all")
@@ -165,11 +238,16 @@ def main(argv=None) -> int:
         p.error(f"unknown zoo model(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
     for name in names:
         cmd = f"python -m models.train {name} --config {args.config} --seed {args.seed}" + (
-            " --ship" if args.ship else "") + (f" --epochs {args.epochs}" if args.epochs else "")
+            " --ship" if args.ship else "") + (f" --epochs {args.epochs}" if args.epochs else "") + (
+            f" --dataset {args.dataset}" if args.dataset else "") + (
+            f" --max-steps {args.max_steps}" if args.max_steps else "")
+        overrides = {"train": {"workers": args.workers}} if args.workers is not None else None
         try:
             manifest = train_model(name, args.config, args.out, args.ship, args.seed, args.device, args.epochs,
                                    args.data_root, not args.no_progress, args.quality_n, amp=not args.no_amp,
-                                   command=cmd)
+                                   command=cmd, max_steps=args.max_steps,
+                                   text_encoder_weights=args.text_encoder_weights, dataset=args.dataset,
+                                   overrides=overrides, probe_n=args.probe_n)
         except ValueError as e:
             print(f"error: {name}: {e}", file=sys.stderr)
             return 2

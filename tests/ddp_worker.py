@@ -25,7 +25,7 @@ def main(out: str) -> None:
     data = GANTrainingData(load_dataset("shapes", split="train", n_train=64, n_test=64, progress=False),
                            text_encoder, model.image_sizes, seed=0)
     trainer = GANTrainer(model, data, out, progress=False)
-    trainer.fit(max_steps=2)
+    trainer.fit(steps_per_epoch=2)
     from safetensors.torch import save_file
 
     save_file({k: v.contiguous() for k, v in model.generator.named_parameters()},

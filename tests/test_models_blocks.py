@@ -54,16 +54,29 @@ def test_dynamic_memory_matches_dm_gan_equations():
     R = r[0].numpy().reshape(4, -1)                                 # [C, N]
     W = words[0].numpy()[:, :3]                                     # real words [D, T]
     r_mean = R.mean(1)
-    g_w = sigmoid(P["gate_word.weight"] @ W + P["gate_word.bias"][:, None]
-                  + P["gate_image.weight"] @ r_mean + P["gate_image.bias"])          # Eq. 3  [1, T]
-    m = ((P["write_word.weight"][:, :, 0] @ W + P["write_word.bias"][:, None]) * g_w
-         + (P["write_image.weight"][:, :, 0] @ r_mean + P["write_image.bias"])[:, None] * (1 - g_w))  # Eq. 4
-    keys = P["key.weight"][:, :, 0] @ m + P["key.bias"][:, None]                     # φ_K(m_i)  [C, T]
+    relu = (lambda x: np.maximum(x, 0))
+    g_w = sigmoid(P["gate_word.weight"] @ W + P["gate_image.weight"] @ r_mean)       # Eq. 3, no biases  [1, T]
+    m = (relu(P["write_word.0.weight"][:, :, 0] @ W + P["write_word.0.bias"][:, None]) * g_w
+         + relu(P["write_image.0.weight"][:, :, 0] @ r_mean + P["write_image.0.bias"])[:, None] * (1 - g_w))  # Eq. 4
+    keys = relu(P["key.0.weight"][:, :, 0] @ m + P["key.0.bias"][:, None])          # φ_K(m_i)  [C, T]
     alpha = softmax(keys.T @ R, axis=0)                                              # Eq. 5: over words
-    o = (P["value.weight"][:, :, 0] @ m + P["value.bias"][:, None]) @ alpha          # Eq. 6  [C, N]
-    g_r = sigmoid(P["response.weight"][0, :, 0, 0] @ np.concatenate([o, R]) + P["response.bias"][0])  # Eq. 7
+    o = relu(P["value.0.weight"][:, :, 0] @ m + P["value.0.bias"][:, None]) @ alpha  # Eq. 6  [C, N]
+    g_r = sigmoid(P["response.weight"][0, :, 0, 0] @ np.concatenate([R, o]) + P["response.bias"][0])  # Eq. 7
     expected = o * g_r + R * (1 - g_r)                                               # Eq. 8
     np.testing.assert_allclose(out.reshape(4, -1), expected, rtol=1e-10)
+    # the pooled image feature is detached (the code's ``self.avg(h_code).detach()``): with the pooled
+    # feature given as a constant, the gradient reaching r is the same
+    r2 = r.clone().requires_grad_(True)
+    mem(r2, words, mask).sum().backward()
+    pooled = r.mean(dim=(2, 3))
+    original = torch.Tensor.mean
+    torch.Tensor.mean = lambda self, *a, **k: pooled if self is r3 else original(self, *a, **k)
+    try:
+        r3 = r.clone().requires_grad_(True)
+        mem(r3, words, mask).sum().backward()
+    finally:
+        torch.Tensor.mean = original
+    assert torch.allclose(r2.grad, r3.grad)
 
 
 def test_colour_consistency_on_constructed_images():

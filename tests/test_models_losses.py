@@ -132,16 +132,19 @@ def test_gan_int_cls_trains_g_on_interpolated_embeddings():
 
 
 def test_stackgan_trains_stage_one_then_stage_two():
-    model = MODELS.get("stackgan").build(MODELS.get("stackgan").config("tiny"))
-    first, second = model.config["train"]["stage1_epochs"] - 1, model.config["train"]["stage1_epochs"]
-    model.start_epoch(first)
+    entry = MODELS.get("stackgan")
+    model = entry.build(entry.config("tiny"))
+    t = model.config["train"]
+    phases = model.phases()
+    assert [(p.name, p.epochs) for p in phases] == [("stage1", t["stage1_epochs"]), ("stage2", t["epochs"] - t["stage1_epochs"])]
+    model.start_phase(phases[0])
     assert int(model.generator.stage) == 1
     assert all(p.requires_grad for p in model.generator.stage_one.parameters())
     assert not any(p.requires_grad for p in model.generator.stage_two.parameters())
     text = _text(torch.randn(2, model.config["text_dim"]))
     model.eval()
     assert [x.shape[-1] for x in model.generator(text, torch.randn(2, model.noise_dim)).images] == [32]
-    model.start_epoch(second)
+    model.start_phase(phases[1])
     assert not any(p.requires_grad for p in model.generator.stage_one.parameters())
     assert all(p.requires_grad for p in model.discriminators[1].parameters())
     assert [x.shape[-1] for x in model.generator(text, torch.randn(2, model.noise_dim)).images] == [32, 64]

@@ -68,11 +68,13 @@ def test_training_smoke_run_writes_everything(name, tmp_path):
     torch.set_num_threads(1)
     train = {"batch_size": 8, **({"stage1_epochs": 1} if name == "stackgan" else {})}   # StackGAN: both phases
     epochs = 2 if name == "stackgan" else 1
-    manifest = train_model(name, "tiny", out_dir=tmp_path, epochs=epochs, max_steps=2, quality_n=0, progress=False,
-                           n_train=64, overrides={"train": train})
+    manifest = train_model(name, "tiny", out_dir=tmp_path, epochs=epochs, steps_per_epoch=2, quality_n=0,
+                           progress=False, n_train=64, overrides={"train": train}, probe_n=16)
     run = tmp_path / name
     history = manifest["history"]
-    assert len(history) == epochs and all(torch.isfinite(torch.tensor(v)) for h in history for v in h.values())
+    assert len(history) == epochs and all(torch.isfinite(torch.tensor(v)) for h in history for k, v in h.items()
+                                          if k != "phase")
+    assert all(0 <= h["probe_class_accuracy"] <= 1 for h in history)   # the held-out check after every epoch
     assert (run / CHECKPOINT).is_file() and (run / "losses.csv").is_file() and (run / "losses.png").is_file()
     assert (run / "samples" / f"epoch_{epochs:03d}.png").is_file()
     gen = load_pretrained(name, load_dataset("shapes", split="test", n_train=64, n_test=64, progress=False),
@@ -81,8 +83,8 @@ def test_training_smoke_run_writes_everything(name, tmp_path):
 
 
 def _tiny_run(out, epochs, **kw):
-    return train_model("gan-int-cls", "tiny", out_dir=out, epochs=epochs, max_steps=3, quality_n=0, progress=False,
-                       n_train=64, overrides={"train": {"batch_size": 8}}, **kw)
+    return train_model("gan-int-cls", "tiny", out_dir=out, epochs=epochs, steps_per_epoch=3, quality_n=0,
+                       progress=False, n_train=64, overrides={"train": {"batch_size": 8}}, probe_n=0, **kw)
 
 
 def test_interrupted_training_resumes_with_the_same_optimizer_state(tmp_path, monkeypatch):
@@ -92,25 +94,25 @@ def test_interrupted_training_resumes_with_the_same_optimizer_state(tmp_path, mo
 
     real_batch = data_module.GANTrainingData.batch
 
-    def dies_in_epoch_two(self, idx, epoch, device):
+    def dies_in_epoch_two(self, idx, epoch, device, *args):
         if epoch == 1:
             raise KeyboardInterrupt   # the process is killed in the middle of the second epoch
-        return real_batch(self, idx, epoch, device)
+        return real_batch(self, idx, epoch, device, *args)
 
     monkeypatch.setattr(data_module.GANTrainingData, "batch", dies_in_epoch_two)
     with pytest.raises(KeyboardInterrupt):
         _tiny_run(tmp_path / "run", epochs=2)
     after_one = load_training_state(tmp_path / "run" / "gan-int-cls" / CHECKPOINT)
-    assert after_one["epoch"] == 1 and after_one["opt_g"]["state"]
+    assert after_one["epoch"] == 1 and after_one["optimizers"]["g"]["state"]
     monkeypatch.setattr(data_module.GANTrainingData, "batch", real_batch)
     resumed = _tiny_run(tmp_path / "run", epochs=2)
     assert resumed["sha256"] == ref["sha256"]                        # the same exported weights
     assert resumed["history"] == [{**h, "seconds": r["seconds"]} for h, r in zip(ref["history"], resumed["history"])]
     a = load_training_state(tmp_path / "ref" / "gan-int-cls" / CHECKPOINT)
     b = load_training_state(tmp_path / "run" / "gan-int-cls" / CHECKPOINT)
-    for key in ("opt_g", "opt_d"):
-        for i, state in a[key]["state"].items():
-            assert torch.equal(state["exp_avg_sq"], b[key]["state"][i]["exp_avg_sq"])
+    for key in ("g", "d"):
+        for i, state in a["optimizers"][key]["state"].items():
+            assert torch.equal(state["exp_avg_sq"], b["optimizers"][key]["state"][i]["exp_avg_sq"])
 
 
 def test_corrupt_or_foreign_checkpoint_is_a_clear_error(tmp_path):
@@ -123,8 +125,8 @@ def test_corrupt_or_foreign_checkpoint_is_a_clear_error(tmp_path):
     shutil.rmtree(tmp_path / "gan-int-cls")
     _tiny_run(tmp_path, epochs=1)
     with pytest.raises(ValueError, match="another configuration or seed"):
-        train_model("gan-int-cls", "tiny", out_dir=tmp_path, epochs=2, max_steps=3, quality_n=0, progress=False,
-                    n_train=64, seed=5, overrides={"train": {"batch_size": 8}})
+        train_model("gan-int-cls", "tiny", out_dir=tmp_path, epochs=2, steps_per_epoch=3, quality_n=0,
+                    progress=False, n_train=64, seed=5, overrides={"train": {"batch_size": 8}}, probe_n=0)
 
 
 def test_missing_or_tampered_weights_are_clear_errors(tmp_path, shapes_test):

@@ -3,7 +3,10 @@
 StackGAN++ (Zhang et al. 2018, Sec. 4.2, Eq. 5) and AttnGAN/DM-GAN (``D_NET64/128/256``
 with ``D_GET_LOGITS``) give each generated scale its own discriminator. Each encodes the
 image down to a 4x4 map with :func:`~models.common.blocks.down_block` (the first without
-BatchNorm), then
+BatchNorm), doubling the channels at every halving (``ndf``, 2·ndf, … — 16·ndf and 32·ndf at
+128 and 256 px, the released ``img_code_s32``/``s64``), and brings a map wider than 8·ndf back
+to 8·ndf with conv3x3 + BN + LeakyReLU blocks halving the channels (``Block3x3_leakRelu``,
+``s32_1`` / ``s64_1``, ``s64_2``; StackGAN's ``STAGE2_D`` has the same ladder), then
 
 - the **unconditional** head scores the image alone: a 4x4 valid conv -> one logit;
 - the **conditional** head scores the (image, text) pair: the condition vector ``c`` is
@@ -24,10 +27,6 @@ from torch import nn
 from models.common.blocks import down_block, spectral
 
 
-def _channels(ndf: int, level: int) -> int:
-    return ndf * 2 ** min(level, 3)
-
-
 class StageDiscriminator(nn.Module):
     """Discriminator for ``image_size`` px images (a power of two >= 8) conditioned on ``cond_dim``.
 
@@ -43,10 +42,14 @@ class StageDiscriminator(nn.Module):
             raise ValueError(f"image_size: expected a power of two >= 8, got {image_size}")
         bn = not spectral_norm
         layers = [down_block(3, ndf, batch_norm=False, sn=spectral_norm)]
-        layers += [down_block(_channels(ndf, k - 1), _channels(ndf, k), batch_norm=bn, sn=spectral_norm)
+        layers += [down_block(ndf * 2 ** (k - 1), ndf * 2 ** k, batch_norm=bn, sn=spectral_norm)
                    for k in range(1, downs)]
+        width = ndf * 2 ** (downs - 1)
+        while width > 8 * ndf:
+            layers += [spectral(nn.Conv2d(width, width // 2, 3, 1, 1, bias=not bn), spectral_norm),
+                       *([nn.BatchNorm2d(width // 2)] if bn else []), nn.LeakyReLU(0.2, inplace=True)]
+            width //= 2
         self.encode = nn.Sequential(*layers)
-        width = _channels(ndf, downs - 1)
         self.uncond_head = spectral(nn.Conv2d(width, 1, 4), spectral_norm) if unconditional else None
         if conditional:
             join = [spectral(nn.Conv2d(width + cond_dim, width, 3, 1, 1, bias=not bn), spectral_norm)]

@@ -8,7 +8,16 @@ A zoo model is a :class:`TextToImageGAN`: a ``generator`` network, a ``discrimin
 - ``model.discriminator_loss(batch, fake)`` with ``fake`` the generator's output, its
   images (and CA statistics) detached;
 - ``model.generator_loss(batch, out)``;
-- ``model.start_epoch(epoch)`` (a schedule hook, e.g. StackGAN's stage switch).
+- ``model.phases()`` -> the :class:`~models.common.phases.Phase` s trained in order (default: one
+  phase of ``config["train"]["epochs"]`` with a D update then a G update; no D update for a
+  model without discriminator), and ``model.start_phase(phase)`` before each phase's first
+  epoch (e.g. StackGAN's Stage-I -> Stage-II switch);
+- for each :class:`~models.common.phases.Update` of the phase, the loss method it names
+  (``discriminator_loss``, ``generator_loss``, or any other the model declares).
+
+A model says which text encoder it reads (``config["text_encoder"]``, default the zoo's
+DAMSM, :data:`models.common.text_encoder.TEXT_ENCODERS`) and which extra inputs its batches
+carry (``batch_extras``, e.g. ``("boxes",)``; :mod:`models.common.data`).
 
 All randomness of one image is in its ``noise`` row (``noise_dim`` numbers: z, then the CA
 ε where the model has CA), so :class:`ZooGenerator` can draw row ``j`` from the per-caption
@@ -54,6 +63,10 @@ class TrainBatch:
     images: list[torch.Tensor]
     text: EncodedText
     class_ids: torch.Tensor
+    #: dataset index of each image ``[N]``
+    image_index: torch.Tensor | None = None
+    #: the extra inputs the model asked for (``TextToImageGAN.batch_extras``), e.g. ``"boxes"``
+    extras: dict = field(default_factory=dict)
 
     @property
     def wrong_text(self) -> EncodedText:
@@ -79,13 +92,22 @@ class TextToImageGAN(nn.Module):
     #: the zoo's frozen text encoder (:class:`FrozenTextEncoder`), for losses that need its image
     #: encoder (the DAMSM loss); set by whoever trains the model, never saved with its weights
     text_encoder: FrozenTextEncoder | None = None
+    #: extra inputs of every training batch (names of :data:`models.common.data.BATCH_EXTRAS`)
+    batch_extras: tuple[str, ...] = ()
 
     def __init__(self, config: dict):
         super().__init__()
         self.config = dict(config)
+        self.discriminators = nn.ModuleList()
 
-    def start_epoch(self, epoch: int) -> None:
-        """Called by the trainer before each epoch (0-based); default: nothing."""
+    def phases(self) -> list:
+        """The training phases, in order: by default one GAN phase (:func:`models.common.phases.gan_phase`)."""
+        from models.common.phases import gan_phase
+
+        return [gan_phase(self.config["train"]["epochs"], has_discriminator=len(self.discriminators) > 0)]
+
+    def start_phase(self, phase) -> None:
+        """Called by the trainer before the first epoch of each phase (and on resume); default: nothing."""
 
     def generator_parameters(self):
         return [p for p in self.generator.parameters() if p.requires_grad]
@@ -106,6 +128,15 @@ class TextToImageGAN(nn.Module):
         return {"loss": adv + self.config["kl_weight"] * kl, "adv": adv.detach(), "kl": kl.detach()}
 
 
+def truncate_normal(x: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Standard-normal ``x`` mapped onto N(0, 1) truncated to ``[-threshold, threshold]`` by the inverse
+    CDF: ``Φ⁻¹(Φ(-t) + Φ(x)(Φ(t) - Φ(-t)))`` — exactly truncated-normal, deterministic in ``x`` (the
+    truncation trick of BigGAN, Brock et al. 2019, Sec. 3.1, and CPGAN's truncated noise at generation)."""
+    lo, hi = torch.special.ndtr(torch.tensor(-float(threshold))), torch.special.ndtr(torch.tensor(float(threshold)))
+    u = lo + torch.special.ndtr(x.double()) * (hi - lo)
+    return torch.special.ndtri(u).clamp(-threshold, threshold).to(x.dtype)
+
+
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
     """float images in [-1, 1] -> uint8 ``round((x + 1) · 127.5)`` clamped to 0..255."""
     return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
@@ -115,12 +146,16 @@ class ZooGenerator:
     """A trained zoo generator behind the benchmark's ``generate(captions, seed)`` contract.
 
     ``generator``: the (EMA) generator network in eval mode; ``text_encoder``: the zoo's
-    frozen DAMSM; row ``j`` of a call uses noise drawn from seed ``seed + j``.
+    frozen DAMSM; row ``j`` of a call uses noise drawn from seed ``seed + j``. ``truncation``
+    ``(z_dim, t)``: the first ``z_dim`` numbers of each row (z) are truncated to ``[-t, t]``
+    (:func:`truncate_normal`) where the model's paper samples so at generation time.
     """
 
     def __init__(self, name: str, generator: nn.Module, noise_dim: int, text_encoder: FrozenTextEncoder,
-                 device="cpu", batch_size: int = defaults.BATCH_SIZE, info: dict | None = None):
+                 device="cpu", batch_size: int = defaults.BATCH_SIZE, info: dict | None = None,
+                 truncation: tuple[int, float] | None = None):
         self.name, self.noise_dim, self.batch_size = name, int(noise_dim), int(batch_size)
+        self.truncation = truncation
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval().requires_grad_(False)
         self.text_encoder = text_encoder.to(self.device)
@@ -143,6 +178,9 @@ class ZooGenerator:
         if not captions:
             return torch.zeros(0, 3, 0, 0, dtype=torch.uint8)
         noise = per_caption_noise(seed, len(captions), (self.noise_dim,), device=self.device)
+        if self.truncation:
+            z_dim, threshold = self.truncation
+            noise[:, :z_dim] = truncate_normal(noise[:, :z_dim], threshold)
 
         def batch(rows):
             text = self.text_encoder.encode_each([captions[r] for r in rows])

@@ -12,8 +12,14 @@ For image features ``R`` ``[N, C, H, W]`` (regions ``r_j``) and word features ``
 - response gate (Eq. 7-8): ``g^r_j = σ(W[o_j, r_j] + b)``,
   ``r^new_j = o_j ⊙ g^r_j + r_j ⊙ (1 − g^r_j)``.
 
-``A``, ``B`` are linear maps to one gate value per word (DM-GAN's code) and ``φ_K``,
-``φ_V`` 1x1 convs from the memory into the image space. Returns ``r^new`` ``[N, C, H, W]``.
+As in DM-GAN's released ``code/model.py`` (``NEXT_STAGE_G``, class ``Memory``): ``A``, ``B``
+are linear maps to one gate value per word **without bias**; ``M_w``, ``M_r`` (into the memory of
+``memory_dim`` = 2·ngf in the code) and ``φ_K``, ``φ_V`` (back to the image's ``C``) are 1x1
+convs each followed by a **ReLU**; the pooled image feature ``(1/HW) Σ_j r_j`` is **detached**
+(``self.avg(h_code).detach()``) where it enters the gate and the memory; the response gate is a
+1x1 conv + sigmoid over ``[r_j, o_j]`` (the code's concatenation order). Returns ``r^new``
+``[N, C, H, W]``; the stage that uses it (:mod:`models.dmgan.networks`) concatenates
+``[r^new, r^new]`` before its residual blocks, as the code does.
 """
 from __future__ import annotations
 
@@ -24,18 +30,18 @@ from torch import nn
 class DynamicMemory(nn.Module):
     def __init__(self, image_dim: int, word_dim: int, memory_dim: int | None = None):
         super().__init__()
-        memory_dim = memory_dim or image_dim
-        self.gate_word = nn.Linear(word_dim, 1)          # A
-        self.gate_image = nn.Linear(image_dim, 1)        # B
-        self.write_word = nn.Conv1d(word_dim, memory_dim, 1)    # M_w
-        self.write_image = nn.Conv1d(image_dim, memory_dim, 1)  # M_r
-        self.key = nn.Conv1d(memory_dim, image_dim, 1)   # φ_K
-        self.value = nn.Conv1d(memory_dim, image_dim, 1)  # φ_V
-        self.response = nn.Conv2d(2 * image_dim, 1, 1)   # W, b of the response gate
+        memory_dim = memory_dim or 2 * image_dim
+        self.gate_word = nn.Linear(word_dim, 1, bias=False)      # A
+        self.gate_image = nn.Linear(image_dim, 1, bias=False)    # B
+        self.write_word = nn.Sequential(nn.Conv1d(word_dim, memory_dim, 1), nn.ReLU())    # M_w
+        self.write_image = nn.Sequential(nn.Conv1d(image_dim, memory_dim, 1), nn.ReLU())  # M_r
+        self.key = nn.Sequential(nn.Conv1d(memory_dim, image_dim, 1), nn.ReLU())           # φ_K
+        self.value = nn.Sequential(nn.Conv1d(memory_dim, image_dim, 1), nn.ReLU())         # φ_V
+        self.response = nn.Conv2d(2 * image_dim, 1, 1)   # W, b of the response gate over [r, o]
 
     def forward(self, r: torch.Tensor, words: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         n, c, h, w = r.shape
-        r_mean = r.mean(dim=(2, 3))                                                   # [N, C]
+        r_mean = r.mean(dim=(2, 3)).detach()                                          # [N, C]
         g_write = torch.sigmoid(self.gate_word(words.transpose(1, 2))
                                 + self.gate_image(r_mean)[:, None, :]).transpose(1, 2)  # [N, 1, T]
         memory = (self.write_word(words) * g_write
@@ -46,5 +52,5 @@ class DynamicMemory(nn.Module):
             scores = scores.masked_fill(mask[:, None, :], float("-inf"))
         alpha = torch.softmax(scores, dim=2)
         o = torch.bmm(self.value(memory), alpha.transpose(1, 2)).view(n, c, h, w)    # [N, C, H, W]
-        g_response = torch.sigmoid(self.response(torch.cat([o, r], dim=1)))
+        g_response = torch.sigmoid(self.response(torch.cat([r, o], dim=1)))
         return o * g_response + r * (1 - g_response)

@@ -23,6 +23,37 @@ def conditioning_accuracy(generator, dataset, n_images: int = 1000, seed: int = 
     return accuracy(load_classifier()[0], images, labels)
 
 
+def accuracy_probe(dataset, text_encoder, noise_dim: int, n_images: int = 256, seed: int = 0):
+    """``probe(generator_module) -> {"class_accuracy": float}`` for the trainer: the shapes classifier's
+    accuracy on the images of ``n_images`` held-out test captions (the *last* ones of a fixed plan, so
+    they differ from the first 1000 that the shipped manifest's check scores), each with the noise of
+    its per-caption seed; the module is put in eval mode and back."""
+    from t2ibench.engine import evaluation_plan
+    from t2ibench.evaluators.shapes_classifier import accuracy, load_classifier
+    from t2ibench.generators.base import per_caption_noise
+
+    from models.common.gan import to_uint8
+
+    plan = evaluation_plan(dataset, len(dataset), seed)[-n_images:]
+    labels = torch.tensor([dataset.class_id(c.image_index) for c in plan])
+    text = text_encoder.encode_each(plan)
+    noise = per_caption_noise(seed + 10_000, len(plan), (noise_dim,))
+    classifier = load_classifier()[0]
+
+    @torch.no_grad()
+    def probe(module) -> dict:
+        was_training = module.training
+        module.eval()
+        device = next(module.parameters()).device
+        images = torch.cat([to_uint8(module(text.map(lambda t: t[i:i + 128].to(device)),
+                                            noise[i:i + 128].to(device)).images[-1]).cpu()
+                            for i in range(0, len(plan), 128)])
+        module.train(was_training)
+        return {"class_accuracy": round(accuracy(classifier, images, labels), 4)}
+
+    return probe
+
+
 def quality_report(generator, dataset, n_images: int = 1000, seed: int = 0, progress: bool = False) -> dict:
     """``{"class_accuracy", "fid", "fid_noise", "n_images", "chance"}`` on ``dataset`` (shapes test split)."""
     from t2ibench.engine import evaluate

@@ -16,13 +16,29 @@ sentence embeddings, which cannot be downloaded here; in this zoo they read the 
 sentence embedding (``nef`` = 256 wide) instead, and each model's docstring says so.
 
 Both encoders stay frozen (AttnGAN's ``text_encoder.eval()`` / ``requires_grad = False``).
+
+Which encoder a model reads is part of its config (``config["text_encoder"]``, default
+``"damsm"``): :data:`TEXT_ENCODERS` maps the name to a factory
+``(dataset, weights, device) -> encoder`` with this class's interface (``tokenizer``,
+``encode_ids``, ``encode``, ``encode_each``, ``dim``, ``sha256``, ``describe``, ``to``), so a
+model can bring its own (KT-GAN's guided text encoder, CPGAN's memory-attended one) by
+registering it with :func:`register_text_encoder`.
+
+On a real dataset without an ImageNet Inception file, the zoo's DAMSM is trained with the
+small ``cnn`` image backbone as a stand-in (named so in its manifest), e.g. for coco::
+
+    python -m t2ibench.evaluators.damsm --dataset coco --data-root DATA --backbone cnn --out runs/damsm-coco --seed 1
+
+and handed to ``python -m models.train`` with ``--text-encoder-weights runs/damsm-coco/damsm-coco.safetensors``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
+
+from t2ibench.registry import Registry
 
 ZOO_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
@@ -30,16 +46,26 @@ ZOO_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 @dataclass
 class EncodedText:
     """``sentence [N, D]``, ``words [N, D, T]`` (T = the tokenizer's max length), ``mask [N, T]``
-    (True at padding), ``lengths [N]``."""
+    (True at padding), ``lengths [N]``; ``extras``: further per-caption tensors (first dimension N)
+    an encoder of a model's own may add (e.g. KT-GAN's guided sentence feature)."""
 
     sentence: torch.Tensor
     words: torch.Tensor
     mask: torch.Tensor
     lengths: torch.Tensor
+    extras: dict = field(default_factory=dict)
 
     def map(self, fn) -> "EncodedText":
-        """``fn`` applied to each of the four tensors (e.g. ``lambda t: t.to(device)``)."""
-        return EncodedText(*(fn(getattr(self, f.name)) for f in fields(self)))
+        """``fn`` applied to each tensor, the extras' too (e.g. ``lambda t: t.to(device)``)."""
+        return EncodedText(fn(self.sentence), fn(self.words), fn(self.mask),
+                           fn(self.lengths), {k: fn(v) for k, v in self.extras.items()})
+
+    @staticmethod
+    def cat(parts: list["EncodedText"]) -> "EncodedText":
+        """The rows of ``parts`` one after another."""
+        names = [f.name for f in fields(EncodedText) if f.name != "extras"]
+        return EncodedText(*(torch.cat([getattr(p, n) for p in parts]) for n in names),
+                           {k: torch.cat([p.extras[k] for p in parts]) for k in parts[0].extras})
 
     def roll(self, shift: int = 1) -> "EncodedText":
         """The batch's texts shifted by ``shift`` along the batch: row i gets row i - shift's text."""
@@ -87,7 +113,23 @@ class FrozenTextEncoder:
         shapes change with the batch's caption lengths, and with them the float rounding."""
         captions = list(captions)
         one = {c: self.encode([c]) for c in dict.fromkeys(captions)}
-        return EncodedText(*(torch.cat([getattr(one[c], f.name) for c in captions]) for f in fields(EncodedText)))
+        return EncodedText.cat([one[c] for c in captions])
 
     def describe(self) -> dict:
         return {"weights": str(self.path.name), "sha256": self.sha256, "dim": self.dim}
+
+
+#: zoo text encoders: name -> ``factory(dataset: str, weights=None, device="cpu")``
+TEXT_ENCODERS = Registry("zoo text encoder")
+
+
+def register_text_encoder(name: str, factory) -> None:
+    TEXT_ENCODERS.register(name, factory)
+
+
+register_text_encoder("damsm", FrozenTextEncoder)
+
+
+def text_encoder_for(config: dict, dataset: str, weights=None, device="cpu"):
+    """The text encoder a model's ``config`` names (default the zoo's DAMSM) for ``dataset``."""
+    return TEXT_ENCODERS.get(config.get("text_encoder", "damsm"))(dataset, weights=weights, device=device)

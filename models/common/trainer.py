@@ -8,8 +8,8 @@
 
 What it writes to ``out_dir``:
 
-- ``checkpoint.safetensors`` after every epoch: generator, discriminators, EMA, both
-  optimizers, AMP scalers, epoch and history (:mod:`models.common.checkpoint`; no pickle).
+- ``checkpoint.safetensors`` after every epoch: every network the phases train, EMA, the
+  current phase's optimizers, AMP scalers, epoch and history (:mod:`models.common.checkpoint`; no pickle).
   Re-running the same command resumes after the last finished epoch with the same
   optimizer state; data order and noise depend only on ``(seed, epoch)``, so a resumed run
   retraces an uninterrupted one (on the same machine and thread count);
@@ -17,8 +17,16 @@ What it writes to ``out_dir``:
   and fixed noise;
 - ``losses.csv`` (one row per epoch: the mean of every loss term, seconds) and ``losses.png``.
 
-Settings (``config["train"]``): ``epochs``, ``batch_size``, ``lr_g``, ``lr_d``, ``betas``
-(Adam; 0.5, 0.999 in every paper here), ``ema`` (decay, or ``None`` for the raw weights).
+The model declares what is trained (:mod:`models.common.phases`): its phases in order, each
+with its updates (a loss method of the model and the network it steps), the optimiser
+(Adam or Adamax), learning rates and their step decay; the trainer runs them and knows no
+model by name. A model without discriminator has no D update.
+
+Settings (``config["train"]``, defaults in :data:`models.common.phases.TRAIN_DEFAULTS`):
+``epochs``, ``batch_size``, ``lr_g``, ``lr_d``, ``betas``, ``optimizer``, ``lr_decay_every``,
+``lr_decay_factor``, ``ema`` (decay, or ``None`` for the raw weights), ``init_from``
+(:mod:`models.common.init_from`), and the data settings ``load_scale``, ``flip``, ``workers``
+(:mod:`models.common.data`).
 AMP (float16 autocast + GradScaler) is used on CUDA unless ``amp=False``. Multi-GPU:
 launched with ``torchrun --nproc_per_node K``, each process trains on its share of every
 epoch (``order[rank::K]``) and gradients are averaged with ``all_reduce`` before each
@@ -40,6 +48,7 @@ from tqdm.auto import tqdm
 
 from models.common.checkpoint import load_training_state, save_training_state
 from models.common.ema import EMA
+from models.common.phases import learning_rate, make_optimizer, phase_at, set_learning_rate, total_epochs
 from models.common.gan import TextToImageGAN, to_uint8
 from t2ibench.evaluators.training import epoch_order
 
@@ -84,21 +93,35 @@ def write_loss_curves(history: list[dict], out_dir: Path) -> None:
     writer.writeheader()
     writer.writerows(history)
     write_text(out_dir / "losses.csv", buf.getvalue())
-    terms = [k for k in keys if k not in ("epoch", "seconds")]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    terms = [k for k in keys if k not in ("epoch", "seconds", "phase") and not k.startswith("probe_")]
+    probes = [k for k in keys if k.startswith("probe_")]
+    fig, axes = plt.subplots(1, 2 if probes else 1, figsize=(11 if probes else 7, 4), squeeze=False)
+    ax = axes[0, 0]
     for k in terms:
         ax.plot([h["epoch"] for h in history], [h.get(k) for h in history], marker="o", ms=3, label=k)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (epoch mean)")
     ax.legend(fontsize=7, ncol=2)
+    if probes:
+        minutes = [sum(h["seconds"] for h in history[:i + 1]) / 60 for i in range(len(history))]
+        for k in probes:
+            axes[0, 1].plot(minutes, [h.get(k) for h in history], marker="o", ms=3, label=k[len("probe_"):])
+        axes[0, 1].set_xlabel("training time (min)")
+        axes[0, 1].set_ylabel("held-out check after each epoch")
+        axes[0, 1].legend(fontsize=7)
     save_figure(fig, out_dir / "losses.png")
 
 
 class GANTrainer:
-    """Holds the model, optimizers, EMA and scalers of one run; :meth:`fit` trains it."""
+    """Holds the model, its phases' optimizers, EMA and scaler of one run; :meth:`fit` trains it.
+
+    ``probe``: optional ``probe(generator) -> {name: float}`` called on the sampling generator
+    after every epoch (``models.train`` passes the shapes classifier's accuracy on held-out
+    captions); its values go into the history as ``probe_<name>`` and never touch training.
+    """
 
     def __init__(self, model: TextToImageGAN, data, out_dir, device="cpu", seed: int = 0, progress: bool = True,
-                 sample_text=None, amp: bool = True):
+                 sample_text=None, amp: bool = True, probe=None, init_report=None):
         self.rank, self.world = _distributed()
         if self.world > 1 and torch.cuda.is_available():
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
@@ -108,27 +131,35 @@ class GANTrainer:
             model.text_encoder.to(self.device)
         self.out_dir, self.progress = Path(out_dir), progress and self.rank == 0
         self.train_cfg = model.config["train"]
-        betas = tuple(self.train_cfg.get("betas", (0.5, 0.999)))
-        self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=self.train_cfg["lr_g"], betas=betas)
-        self.opt_d = torch.optim.Adam(model.discriminators.parameters(), lr=self.train_cfg["lr_d"], betas=betas)
+        self.phases = model.phases()
+        self.networks = sorted({u.module for p in self.phases for u in p.updates} | {"generator"})
         decay = self.train_cfg.get("ema")
         self.ema = EMA(model.generator, decay) if decay else None
         self.amp = bool(amp) and self.device.type == "cuda"
-        self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         if sample_text is not None:  # (captions, EncodedText) for the per-epoch grids
             captions, text = sample_text
             sample_text = (captions, text.map(lambda t: t.to(self.device)))
-        self.sample_text = sample_text
-        self.epoch, self.history = 0, []
+        self.sample_text, self.probe, self.init_report = sample_text, probe, list(init_report or [])
+        self.epoch, self.history, self.phase_index, self.optimizers = 0, [], None, {}
+
+    # ------------------------------------------------------------------ phases
+    def enter_phase(self, index: int) -> None:
+        """Make phase ``index`` current: the model's hook, then fresh optimizers for its updates."""
+        phase = self.phases[index]
+        self.model.start_phase(phase)
+        self.optimizers = {u.name: make_optimizer((p for p in getattr(self.model, u.module).parameters()
+                                                   if p.requires_grad), self.train_cfg, u.lr)
+                           for u in phase.updates}
+        self.phase_index = index
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict:
-        return {"generator": self.model.generator.state_dict(), "discriminators": self.model.discriminators.state_dict(),
-                "ema": self.ema.state_dict() if self.ema else None, "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(), "scaler_g": self.scaler_g.state_dict(),
-                "scaler_d": self.scaler_d.state_dict(), "epoch": self.epoch, "history": self.history,
-                "config": self.model.config, "seed": self.seed}
+        return {**{name: getattr(self.model, name).state_dict() for name in self.networks},
+                "ema": self.ema.state_dict() if self.ema else None, "phase": self.phase_index,
+                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "scaler": self.scaler.state_dict(), "epoch": self.epoch, "history": self.history,
+                "config": self.model.config, "seed": self.seed, "init_from": self.init_report}
 
     def load(self, path) -> None:
         s = load_training_state(path)
@@ -136,54 +167,60 @@ class GANTrainer:
             raise ValueError(f"training checkpoint {path} was written with another configuration or seed; "
                              f"delete it or train with the same settings")
         try:
-            self.model.generator.load_state_dict(s["generator"])
-            self.model.discriminators.load_state_dict(s["discriminators"])
+            for name in self.networks:
+                getattr(self.model, name).load_state_dict(s[name])
             if self.ema:
                 self.ema.load_state_dict(s["ema"])
-            self.opt_g.load_state_dict(s["opt_g"])
-            self.opt_d.load_state_dict(s["opt_d"])
+            if s.get("phase") is not None:
+                self.enter_phase(int(s["phase"]))
+                for k, o in self.optimizers.items():
+                    o.load_state_dict(s["optimizers"][k])
         except (RuntimeError, KeyError, ValueError, TypeError) as e:
             raise ValueError(f"training checkpoint {path} does not fit this model ({e}); delete it to train "
                              f"from scratch") from e
-        if s.get("scaler_g"):
-            self.scaler_g.load_state_dict(s["scaler_g"])
-            self.scaler_d.load_state_dict(s["scaler_d"])
+        if s.get("scaler"):
+            self.scaler.load_state_dict(s["scaler"])
         self.epoch, self.history = int(s["epoch"]), list(s["history"])
+        self.init_report = list(s.get("init_from") or [])
 
     def sampling_generator(self) -> torch.nn.Module:
         return self.ema.shadow if self.ema else self.model.generator
 
     # ------------------------------------------------------------------ one step
     def step(self, batch, noise: torch.Tensor) -> dict:
-        """One D update then one G update; returns the detached loss terms."""
-        model, cuda_autocast = self.model, torch.autocast("cuda", enabled=self.amp)
-        with cuda_autocast:
-            out = model.generator(batch.text, noise)
-            out.noise = noise
-            d = model.discriminator_loss(batch, out.detached())
-        self.opt_d.zero_grad(set_to_none=True)
-        self.scaler_d.scale(d["loss"]).backward()
-        _average_gradients(model.discriminator_parameters(), self.world)
-        self.scaler_d.step(self.opt_d)
-        self.scaler_d.update()
-        with cuda_autocast:
-            g = model.generator_loss(batch, out)
-        self.opt_g.zero_grad(set_to_none=True)
-        self.scaler_g.scale(g["loss"]).backward()
-        _average_gradients(model.generator_parameters(), self.world)
-        self.scaler_g.step(self.opt_g)
-        self.scaler_g.update()
-        if self.ema:
-            self.ema.update(model.generator)
-        terms = {f"d_{k}" if k != "loss" else "d_loss": v for k, v in d.items()}
-        terms.update({f"g_{k}" if k != "loss" else "g_loss": v for k, v in g.items()})
+        """One step of the current phase: the generator once, then each update in order; returns the
+        detached loss terms, prefixed with the update's name."""
+        model, phase = self.model, self.phases[self.phase_index]
+        cuda_autocast = torch.autocast("cuda", enabled=self.amp)
+        out = None
+        if phase.generate:
+            with cuda_autocast:
+                out = model.generator(batch.text, noise)
+                out.noise = noise
+        terms = {}
+        for update in phase.updates:
+            with cuda_autocast:
+                result = getattr(model, update.loss)(batch, out.detached() if update.detach and out else out)
+            opt = self.optimizers[update.name]
+            opt.zero_grad(set_to_none=True)
+            self.scaler.scale(result["loss"]).backward()
+            params = [p for g in opt.param_groups for p in g["params"]]
+            _average_gradients(params, self.world)
+            self.scaler.step(opt)
+            self.scaler.update()
+            if update.module == "generator" and self.ema:
+                self.ema.update(model.generator)
+            terms.update({f"{update.name}_{k}" if k != "loss" else f"{update.name}_loss": v
+                          for k, v in result.items()})
         return {k: float(v.detach() if torch.is_tensor(v) else v) for k, v in terms.items()}
 
     # ------------------------------------------------------------------ loop
-    def fit(self, epochs: int | None = None, max_steps: int | None = None) -> list[dict]:
-        """Train until ``epochs`` (default ``config["train"]["epochs"]``); ``max_steps`` caps the
-        steps of each epoch (smoke tests). Resumes from ``out_dir/checkpoint.safetensors``."""
-        epochs = self.train_cfg["epochs"] if epochs is None else epochs
+    def fit(self, epochs: int | None = None, steps_per_epoch: int | None = None,
+            max_steps: int | None = None) -> list[dict]:
+        """Train until ``epochs`` (default: the phases' total); ``steps_per_epoch`` caps the steps of
+        each epoch and ``max_steps`` the steps of this call, after which the cut epoch is saved as
+        done (smoke tests). Resumes from ``out_dir/checkpoint.safetensors``."""
+        epochs = total_epochs(self.phases) if epochs is None else epochs
         ckpt = self.out_dir / CHECKPOINT
         if ckpt.exists():
             self.load(ckpt)
@@ -194,26 +231,38 @@ class GANTrainer:
         if n < bs * self.world:
             raise ValueError(f"training set of {n} images is smaller than one batch of {bs} x {self.world} "
                              f"process(es)")
-        noise_dim = self.model.noise_dim
-        while self.epoch < epochs:
-            self.model.start_epoch(self.epoch)
+        noise_dim, done = self.model.noise_dim, 0
+        while self.epoch < epochs and (max_steps is None or done < max_steps):
+            index, in_phase = phase_at(self.phases, self.epoch)
+            if index != self.phase_index:
+                self.enter_phase(index)
+            for update in self.phases[index].updates:
+                set_learning_rate(self.optimizers[update.name], learning_rate(self.train_cfg, update.lr, in_phase))
             self.model.train()
             order = epoch_order(n, self.seed, self.epoch)[self.rank::self.world]
-            steps = len(order) // bs if max_steps is None else min(max_steps, len(order) // bs)
+            steps = len(order) // bs
+            for cap in (steps_per_epoch, None if max_steps is None else max_steps - done):
+                steps = steps if cap is None else min(steps, cap)
             g = noise_generator(self.seed, self.epoch, self.rank)
             t0, sums = time.time(), {}
-            bar = tqdm(range(steps), desc=f"epoch {self.epoch + 1}/{epochs}", disable=not self.progress,
-                       leave=False)
-            for s in bar:
-                batch = self.data.batch(order[s * bs:(s + 1) * bs], self.epoch, self.device)
+            bar = tqdm(self.data.batches([order[s * bs:(s + 1) * bs] for s in range(steps)], self.epoch,
+                                         self.device, self.seed),
+                       total=steps, desc=f"epoch {self.epoch + 1}/{epochs} ({self.phases[index].name})",
+                       disable=not self.progress, leave=False)
+            for batch in bar:
                 noise = torch.randn(bs, noise_dim, generator=g).to(self.device)
                 terms = self.step(batch, noise)
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + v
-                bar.set_postfix(d=f"{terms['d_loss']:.3f}", g=f"{terms['g_loss']:.3f}")
+                bar.set_postfix({k: f"{v:.3f}" for k, v in terms.items() if k.endswith("_loss")})
+            done += steps
             self.epoch += 1
-            self.history.append({"epoch": self.epoch, **{k: round(v / max(steps, 1), 5) for k, v in sums.items()},
-                                 "seconds": round(time.time() - t0, 1)})
+            row = {"epoch": self.epoch, "phase": self.phases[index].name,
+                   **{k: round(v / max(steps, 1), 5) for k, v in sums.items()},
+                   "seconds": round(time.time() - t0, 1)}
+            if self.probe is not None and self.rank == 0:
+                row.update({f"probe_{k}": v for k, v in self.probe(self.sampling_generator()).items()})
+            self.history.append(row)
             if self.rank == 0:
                 save_training_state(ckpt, self.state())
                 write_loss_curves(self.history, self.out_dir)

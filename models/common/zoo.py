@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.common.gan import TextToImageGAN, ZooGenerator
-from models.common.text_encoder import ZOO_WEIGHTS_DIR, FrozenTextEncoder
+from models.common.text_encoder import ZOO_WEIGHTS_DIR, text_encoder_for
 from t2ibench.evaluators.training import training_settings
 from t2ibench.registry import Registry, register_generator
 
@@ -33,10 +33,15 @@ class ZooModel:
     paper: str
 
     def config(self, which: str = "tiny", **overrides) -> dict:
-        """A copy of config ``which`` with top-level ``overrides`` and ``train`` overrides merged in."""
+        """A copy of config ``which`` (its ``train`` completed from
+        :data:`models.common.phases.TRAIN_DEFAULTS`) with top-level ``overrides`` and ``train``
+        overrides merged in."""
+        from models.common.phases import TRAIN_DEFAULTS
+
         if which not in self.configs:
             raise ValueError(f"{self.name}: unknown config {which!r}; known: {', '.join(self.configs)}")
         config = copy.deepcopy(self.configs[which])
+        config["train"] = {**copy.deepcopy(TRAIN_DEFAULTS), **config["train"]}
         train = overrides.pop("train", None)
         unknown = set(overrides) - set(config)
         if unknown:
@@ -114,7 +119,7 @@ def load_pretrained(name: str, dataset, device: str = "cpu", weights=None, text_
                          f"{dataset_name!r} is loaded at {size} px")
     model = entry.build(config)
     load_into(model.generator, state, path, what=f"{name} weights")
-    text_encoder = FrozenTextEncoder(dataset_name, weights=text_encoder_weights, device=device)
+    text_encoder = text_encoder_for(config, dataset_name, weights=text_encoder_weights, device=device)
     expected = manifest.get("text_encoder_sha256")
     if expected and expected != text_encoder.sha256:
         raise ValueError(f"{name} weights {path} were trained with the text encoder {expected[:12]}…, but "
@@ -122,4 +127,5 @@ def load_pretrained(name: str, dataset, device: str = "cpu", weights=None, text_
                          f"the text encoder")
     return ZooGenerator(name, model.generator, model.noise_dim, text_encoder, device=device,
                         info={"weights": path.name, "sha256": digest, "code_sha256": code_sha256(entry.build),
-                              "config": config})
+                              "config": config},
+                        truncation=(config["z_dim"], config["truncation"]) if config.get("truncation") else None)

@@ -38,8 +38,16 @@ class StackGAN(TextToImageGAN):
         """The phase being trained, 1 or 2: the generator's ``stage`` buffer (saved with its weights)."""
         return int(self.generator.stage)
 
-    def start_epoch(self, epoch: int) -> None:
-        self.generator.stage.fill_(1 if epoch < self.config["train"]["stage1_epochs"] else 2)
+    def phases(self):
+        """Stage-I for ``stage1_epochs``, then Stage-II for the rest (two runs of the released code, each with
+        fresh optimisers and its own learning-rate decay)."""
+        from models.common.phases import gan_phase
+
+        t = self.config["train"]
+        return [gan_phase(t["stage1_epochs"], name="stage1"), gan_phase(t["epochs"] - t["stage1_epochs"], name="stage2")]
+
+    def start_phase(self, phase) -> None:
+        self.generator.stage.fill_(1 if phase.name == "stage1" else 2)
         frozen_g = self.generator.stage_one if self.stage == 2 else self.generator.stage_two
         active_g = self.generator.stage_two if self.stage == 2 else self.generator.stage_one
         frozen_g.requires_grad_(False)

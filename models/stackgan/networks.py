@@ -7,7 +7,7 @@ Stage-I: conditioning augmentation ``ĉ_0`` of the sentence embedding (``c_dim``
 -> conv3x3 + tanh: a low-resolution image. Stage-II: the Stage-I image is encoded by
 ``stage2_downs`` stride-2 convs (BN, ReLU) to a grid, joined with its own CA code ``ĉ``
 replicated spatially (conv3x3 + BN + ReLU), refined by ``r_num`` residual blocks (conv3x3,
-BN, ReLU) and decoded by upsampling blocks to the high resolution (the paper: 64 px ->
+BN, ReLU) and decoded by upsampling blocks, each halving the channels, to the high resolution (the paper: 64 px ->
 16x16 grid -> 256 px; tiny: 32 px -> 8x8 -> 64 px). Discriminators: stride-2 convs to 4x4; the
 condition (the CA mean μ, detached, as in the released code) is replicated and joined
 (:class:`~models.common.discriminators.StageDiscriminator`, conditional head only).
@@ -54,9 +54,11 @@ class StageTwoGenerator(nn.Module):
         self.join = nn.Sequential(conv3x3(width + c_dim, width), nn.BatchNorm2d(width), nn.ReLU(inplace=True))
         self.residual = nn.Sequential(*[ResBlock(width, glu=False) for _ in range(r_num)])
         ups = int(math.log2(out_size // (in_size // 2 ** downs)))
-        self.ups = nn.Sequential(*[up_block(max(width // 2 ** k, ngf), max(width // 2 ** (k + 1), ngf // 2), glu=False)
-                                   for k in range(ups)])
-        self.to_image = to_image(max(width // 2 ** ups, ngf // 2))
+        if width // 2 ** ups < 1:
+            raise ValueError(f"stackgan: ngf2 {ngf} is too narrow for {ups} upsampling blocks")
+        # STAGE2_G's upsample1..4: the channels halve at every block (ngf·4 -> ngf·2 -> ngf -> ngf/2 -> ngf/4)
+        self.ups = nn.Sequential(*[up_block(width // 2 ** k, width // 2 ** (k + 1), glu=False) for k in range(ups)])
+        self.to_image = to_image(width // 2 ** ups)
 
     def forward(self, image, sentence, eps):
         c, mu, logvar = self.ca(sentence, noise=eps)

@@ -70,6 +70,10 @@ class CaptionedImageDataset(torch.utils.data.Dataset):
     split: str = ""
     image_size: int = 0
     class_names: list[str] = []
+    #: whether two images of one class have interchangeable captions, so that training losses with
+    #: in-batch negatives (DAMSM) mask same-class pairs (CUB species, shapes classes: yes; COCO's
+    #: largest-box category: no, AttnGAN uses the image index there)
+    matching_classes: bool = True
 
     # -- to implement -------------------------------------------------------
     def __len__(self) -> int:

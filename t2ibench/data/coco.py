@@ -38,7 +38,9 @@ AttnGAN's coco layout.
     class_id = -1, ``class_names = []``, no boxes (AttnGAN's coco has no class labels).
 
 Resizing, both layouts: a plain resize of the whole image to ``image_size x image_size``
-(PIL bicubic), aspect ratio not kept, no crop. Images are decoded lazily (a corrupt
+(PIL bicubic), aspect ratio not kept, no crop — what the evaluation reads as the real
+images. Training reads ``source_image`` instead and keeps the aspect ratio
+(:mod:`models.common.data`: shorter side resized, random square crop, AttnGAN's transform). Images are decoded lazily (a corrupt
 file raises ValueError naming it when that item is read); caption files / JSON and the
 existence of every image file are checked when the dataset is built. The fingerprint
 covers names, captions, class ids, boxes and options, not the image bytes.
@@ -88,7 +90,13 @@ def _field(record, key, path: Path, what: str):
 
 
 class COCODataset(FileListDataset):
-    """COCO captions in the official JSON layout or AttnGAN's layout (see the module docstring)."""
+    """COCO captions in the official JSON layout or AttnGAN's layout (see the module docstring).
+
+    ``matching_classes`` is False: the largest box's category does not make two images' captions
+    interchangeable, so training losses with in-batch negatives mask only the pair itself (AttnGAN's
+    ``class_id = np.arange(N)`` on COCO)."""
+
+    matching_classes = False
 
     def __init__(self, root, split: str = "train", image_size: int = 256, year: int | None = None,
                  layout: str | None = None):

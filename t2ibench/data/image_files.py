@@ -220,7 +220,9 @@ class FileListDataset(CaptionedImageDataset):
     def _check_source(self, index: int, img: Image.Image) -> None:
         """Hook: raise ValueError when the decoded image disagrees with the annotations."""
 
-    def image(self, index: int) -> torch.Tensor:
+    def source_image(self, index: int) -> Image.Image:
+        """The decoded file after the loader's crop (CUB's box crop), before any resize: what training
+        augmentation resizes with the aspect ratio kept (:mod:`models.common.data`)."""
         path = self.path(index)
         img = open_rgb(path)
         self._check_source(index, img)
@@ -230,7 +232,10 @@ class FileListDataset(CaptionedImageDataset):
             if not (x0 < x1 and y0 < y1):
                 raise ValueError(f"{self.name}: the crop {crop} of {path} ({img.size[0]}x{img.size[1]}) is empty")
             img = img.crop(crop)
-        return to_uint8_tensor(resize_square(img, self.image_size))
+        return img
+
+    def image(self, index: int) -> torch.Tensor:
+        return to_uint8_tensor(resize_square(self.source_image(index), self.image_size))
 
     def captions(self, index: int) -> list[str]:
         return list(self._captions[index])

@@ -16,7 +16,7 @@ class CaptionedTrainSet:
     def __init__(self, dataset, tokenizer, seed: int):
         self.dataset, self.seed = dataset, seed
         self.n = len(dataset)
-        self._images = dataset.images(range(self.n)) if getattr(dataset, "name", "") == "shapes" else None
+        self.in_memory = dataset.images(range(self.n)) if getattr(dataset, "name", "") == "shapes" else None
         caps = [dataset.captions(i) for i in range(self.n)]
         self.n_caps = torch.tensor([len(c) for c in caps])
         if (self.n_caps < 1).any():
@@ -41,17 +41,19 @@ class CaptionedTrainSet:
 
     def images(self, idx: torch.Tensor) -> torch.Tensor:
         """uint8 ``[B, 3, H, W]`` of the images ``idx`` (kept in memory for ``shapes``)."""
-        return self._images[idx] if self._images is not None else self.dataset.images(idx.tolist())
+        return self.in_memory[idx] if self.in_memory is not None else self.dataset.images(idx.tolist())
 
     def captions(self, idx: torch.Tensor, epoch: int):
         """``(ids [B, L], lengths [B], classes [B])`` of the captions paired with ``idx`` in ``epoch``;
-        L is the longest of them. Without classes (all -1), an image's own index is its class
-        (AttnGAN's COCO setting: only the pair itself is masked in the DAMSM loss)."""
+        L is the longest of them. Without classes (all -1), or where the dataset's class ids do not
+        mark interchangeable captions (``dataset.matching_classes`` False: COCO's class id is the
+        category of its largest box), an image's own index is its class (AttnGAN's COCO setting,
+        ``class_id = np.arange(N)``: only the pair itself is masked in the DAMSM loss)."""
         flat = self.offsets[idx] + self.caption_choice(epoch)[idx]
         lengths = self.lengths[flat]
         ids = self.ids[flat, :int(lengths.max())]
         classes = self.class_ids[idx.numpy()]
-        if (classes < 0).all():
+        if (classes < 0).all() or not getattr(self.dataset, "matching_classes", True):
             classes = idx.numpy()
         return ids, lengths, classes
 
