@@ -74,6 +74,22 @@ def test_hdgan_eq4_sums_pair_and_local_terms():
     assert float(g["loss"]) == pytest.approx(float(g["adv"]), rel=1e-6)   # KL(N(0, I) || N(0, I)) = 0
 
 
+def test_hdgan_code_variant_averages_the_fake_and_wrong_pair_terms():
+    """Released ``compute_d_pair_loss``: ``(D(x,t) - 1)² + ((D(x̂,t))² + (D(x,t_w))²) / 2``; the local term and
+    G's loss are as in Eq. 4."""
+    model = MODELS.get("hdgan").build(MODELS.get("hdgan").config("tiny", loss_average="code"))
+    model.discriminators = torch.nn.ModuleList([HDGANStandIn() for _ in range(3)])
+    batch = TrainBatch([REAL] * 3, _text(SENTENCE), torch.arange(2))
+    fake = GeneratorOutput([FAKE] * 3, torch.zeros(2, 1), torch.zeros(2, 1))
+    p, l = HDGANStandIn.pair, HDGANStandIn.local
+    per_scale = (p["real"] - 1) ** 2 + (p["fake"] ** 2 + p["wrong"] ** 2) / 2 + (l["real"] - 1) ** 2 + l["fake"] ** 2
+    assert float(model.discriminator_loss(batch, fake)["loss"]) == pytest.approx(3 * per_scale, rel=1e-6)
+    assert float(model.generator_loss(batch, fake)["adv"]) == pytest.approx(
+        3 * ((p["fake"] - 1) ** 2 + (l["fake"] - 1) ** 2), rel=1e-6)
+    with pytest.raises(ValueError, match="loss_average"):
+        MODELS.get("hdgan").build(MODELS.get("hdgan").config("tiny", loss_average="mean"))
+
+
 class CondUncondStandIn(torch.nn.Module):
     cond = {"real": 1.5, "fake": -0.5, "wrong": 0.3}
     uncond = {"real": 2.0, "fake": -1.0}

@@ -10,6 +10,7 @@ import torch
 
 import models  # noqa: F401  (registers the zoo)
 from models.common.checkpoint import load_training_state
+from models.common.phases import phase_at
 from models.common.trainer import CHECKPOINT
 from models.common.zoo import MODELS, NoWeightsError, has_weights, list_models, load_pretrained, weights_path
 from models.train import train_model
@@ -82,14 +83,19 @@ def test_training_smoke_run_writes_everything(name, tmp_path):
     assert gen.generate(CAPTIONS[:2]).shape == (2, 3, 64, 64)
 
 
-def _tiny_run(out, epochs, **kw):
-    return train_model("gan-int-cls", "tiny", out_dir=out, epochs=epochs, steps_per_epoch=3, quality_n=0,
-                       progress=False, n_train=64, overrides={"train": {"batch_size": 8}}, probe_n=0, **kw)
+def _tiny_run(out, epochs, name="gan-int-cls", train=None, **kw):
+    return train_model(name, "tiny", out_dir=out, epochs=epochs, steps_per_epoch=3, quality_n=0,
+                       progress=False, n_train=64, overrides={"train": {"batch_size": 8, **(train or {})}}, probe_n=0,
+                       **kw)
 
 
-def test_interrupted_training_resumes_with_the_same_optimizer_state(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("name", "train"), [("gan-int-cls", {}), ("stackgan", {"stage1_epochs": 1})],
+                         ids=["one-phase", "across-stackgan-phase-switch"])
+def test_interrupted_training_resumes_with_the_same_optimizer_state(name, train, tmp_path, monkeypatch):
+    """Killed in epoch 2 — for StackGAN the first epoch of Stage-II, whose fresh optimizers the resumed
+    run must rebuild from the checkpoint — and rerun: the same weights, history and Adam moments."""
     torch.set_num_threads(1)
-    ref = _tiny_run(tmp_path / "ref", epochs=2)
+    ref = _tiny_run(tmp_path / "ref", epochs=2, name=name, train=train)
     from models.common import data as data_module
 
     real_batch = data_module.GANTrainingData.batch
@@ -101,15 +107,17 @@ def test_interrupted_training_resumes_with_the_same_optimizer_state(tmp_path, mo
 
     monkeypatch.setattr(data_module.GANTrainingData, "batch", dies_in_epoch_two)
     with pytest.raises(KeyboardInterrupt):
-        _tiny_run(tmp_path / "run", epochs=2)
-    after_one = load_training_state(tmp_path / "run" / "gan-int-cls" / CHECKPOINT)
+        _tiny_run(tmp_path / "run", epochs=2, name=name, train=train)
+    after_one = load_training_state(tmp_path / "run" / name / CHECKPOINT)
     assert after_one["epoch"] == 1 and after_one["optimizers"]["g"]["state"]
     monkeypatch.setattr(data_module.GANTrainingData, "batch", real_batch)
-    resumed = _tiny_run(tmp_path / "run", epochs=2)
+    resumed = _tiny_run(tmp_path / "run", epochs=2, name=name, train=train)
     assert resumed["sha256"] == ref["sha256"]                        # the same exported weights
     assert resumed["history"] == [{**h, "seconds": r["seconds"]} for h, r in zip(ref["history"], resumed["history"])]
-    a = load_training_state(tmp_path / "ref" / "gan-int-cls" / CHECKPOINT)
-    b = load_training_state(tmp_path / "run" / "gan-int-cls" / CHECKPOINT)
+    phases = MODELS.get(name).build(MODELS.get(name).config("tiny", train={"epochs": 2, **train})).phases()
+    assert [h["phase"] for h in resumed["history"]] == [phases[phase_at(phases, e)[0]].name for e in range(2)]
+    a = load_training_state(tmp_path / "ref" / name / CHECKPOINT)
+    b = load_training_state(tmp_path / "run" / name / CHECKPOINT)
     for key in ("g", "d"):
         for i, state in a["optimizers"][key]["state"].items():
             assert torch.equal(state["exp_avg_sq"], b["optimizers"][key]["state"][i]["exp_avg_sq"])
@@ -155,3 +163,14 @@ def test_readme_zoo_table_is_the_manifests_report():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = re.search(r"<!-- zoo-table: python -m models.train --report -->\n(.*?)\n<!-- /zoo-table -->", readme, re.S)
     assert block and block.group(1) == report()
+
+
+def test_time_to_target_is_a_straight_line_through_the_last_three_probe_points():
+    from models.train import minutes_to_target
+
+    # 5 minutes per epoch; the last three points lie on acc = 0.1 + 0.01 · minutes -> 0.5 at 40 minutes
+    history = [{"seconds": 300, "probe_class_accuracy": a} for a in (0.0, 0.2, 0.25, 0.3)]
+    assert minutes_to_target({"model": "attngan", "history": history}) == pytest.approx(40.0)
+    assert minutes_to_target({"model": "hdgan", "history": history}) == pytest.approx(15.0)   # floor 0.25
+    flat = [{"seconds": 300, "probe_class_accuracy": a} for a in (0.1, 0.2, 0.2, 0.2)]
+    assert minutes_to_target({"model": "attngan", "history": flat}) is None

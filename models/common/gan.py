@@ -132,7 +132,7 @@ def truncate_normal(x: torch.Tensor, threshold: float) -> torch.Tensor:
     """Standard-normal ``x`` mapped onto N(0, 1) truncated to ``[-threshold, threshold]`` by the inverse
     CDF: ``Φ⁻¹(Φ(-t) + Φ(x)(Φ(t) - Φ(-t)))`` — exactly truncated-normal, deterministic in ``x`` (the
     truncation trick of BigGAN, Brock et al. 2019, Sec. 3.1, and CPGAN's truncated noise at generation)."""
-    lo, hi = torch.special.ndtr(torch.tensor(-float(threshold))), torch.special.ndtr(torch.tensor(float(threshold)))
+    lo, hi = (torch.special.ndtr(torch.tensor(v, dtype=torch.float64)) for v in (-float(threshold), float(threshold)))
     u = lo + torch.special.ndtr(x.double()) * (hi - lo)
     return torch.special.ndtri(u).clamp(-threshold, threshold).to(x.dtype)
 

@@ -90,6 +90,9 @@ class FrozenTextEncoder:
                                                                        what="zoo text encoder")
         self.damsm.requires_grad_(False).eval()
         self.path, self.dim, self.device = path, self.damsm.config["nef"], torch.device(device)
+        #: the image backbone it was trained with, as its manifest names it (``cnn`` is the stand-in for
+        #: AttnGAN's ImageNet Inception-v3 when no Inception file is given)
+        self.backbone = manifest.get("backbone_description") or manifest.get("backbone") or "cnn"
 
     def to(self, device) -> "FrozenTextEncoder":
         self.damsm.to(device)
@@ -116,7 +119,7 @@ class FrozenTextEncoder:
         return EncodedText.cat([one[c] for c in captions])
 
     def describe(self) -> dict:
-        return {"weights": str(self.path.name), "sha256": self.sha256, "dim": self.dim}
+        return {"weights": str(self.path.name), "sha256": self.sha256, "dim": self.dim, "backbone": self.backbone}
 
 
 #: zoo text encoders: name -> ``factory(dataset: str, weights=None, device="cpu")``

@@ -12,17 +12,36 @@ For each scale ``i`` with discriminator ``D_i``, Eq. 4 sums five terms with
 
 ``patch_variant``: ``"paper"`` uses R = 1, 3, 5 at the three scales (smallest first), ``"code"``
 the released code's 1, 1, 5 (DESIGN §5); ``patch_r`` in the config is derived from it.
+
+``loss_average``: ``"paper"`` sums the three pair terms as Eq. 4 prints them; ``"code"`` is the
+released ``HDGan.py`` (``compute_d_pair_loss``): ``L_2(D(x, t)) + (L̄_2(D(x̂, t)) + L̄_2(D(x, t_w))) / 2``,
+the matching-aware average of GAN-INT-CLS (:func:`models.common.gan_losses.discriminator_loss`).
+The released local loss, ``L̄_2(fake) + (L_2(wrong image) + L_2(real image)) / 2``, averages over
+two *real* images (the batch's image and another caption's image); here the mismatched pair is
+made by rolling the captions over the same real images, so both halves are the real batch and
+the local term is ``L_2(real) + L̄_2(fake)`` in either variant.
 """
 from __future__ import annotations
 
 from torch import nn
 
 from models.common.gan import TextToImageGAN
-from models.common.gan_losses import LOSSES
+from models.common.gan_losses import LOSSES, discriminator_loss
 from models.hdgan.networks import Discriminator, Generator
 
 PATCH_R = {"paper": (1, 3, 5), "code": (1, 1, 5)}
+LOSS_AVERAGE = ("paper", "code")
 _LS_REAL, _LS_FAKE, _LS_GEN = LOSSES["ls"]
+
+
+def pair_loss(real, fake, wrong, average: str):
+    """The discriminator's pair loss on least-squares logits of (x, t), (x̂, t), (x, t_w): summed
+    (``"paper"``, Eq. 4) or with the fake and wrong terms averaged (``"code"``, released ``HDGan.py``)."""
+    if average == "paper":
+        return _LS_REAL(real) + _LS_FAKE(fake) + _LS_FAKE(wrong)
+    if average == "code":
+        return discriminator_loss("ls", real, fake, wrong)
+    raise ValueError(f"loss_average: expected one of {', '.join(LOSS_AVERAGE)}, got {average!r}")
 
 
 def patch_sizes(variant: str, n_scales: int) -> tuple[int, ...]:
@@ -44,6 +63,8 @@ class HDGAN(TextToImageGAN):
         if self.image_sizes[-1] != c["image_size"]:
             raise ValueError(f"config: the last side output must be image_size {c['image_size']}")
         self.noise_dim = c["z_dim"] + c["c_dim"]
+        if c["loss_average"] not in LOSS_AVERAGE:
+            raise ValueError(f"loss_average: expected one of {', '.join(LOSS_AVERAGE)}, got {c['loss_average']!r}")
         self.generator = Generator(c["text_dim"], c["z_dim"], c["c_dim"], c["ngf"], self.image_sizes,
                                    c["zero_init_residual"])
         self.discriminators = nn.ModuleList([
@@ -55,8 +76,8 @@ class HDGAN(TextToImageGAN):
         total, parts = 0.0, {}
         for i, (d, real, x_fake) in enumerate(zip(self.discriminators, batch.images, fake.images)):
             h_real, h_fake = d.encode(real), d.encode(x_fake)
-            pair = (_LS_REAL(d.pair_logits(h_real, t)) + _LS_FAKE(d.pair_logits(h_fake, t))
-                    + _LS_FAKE(d.pair_logits(h_real, t_wrong)))
+            pair = pair_loss(d.pair_logits(h_real, t), d.pair_logits(h_fake, t), d.pair_logits(h_real, t_wrong),
+                             self.config["loss_average"])
             local = _LS_REAL(d.local_logits(h_real)) + _LS_FAKE(d.local_logits(h_fake))
             parts[f"pair{i}"], parts[f"local{i}"] = pair.detach(), local.detach()
             total = total + pair + local
