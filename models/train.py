@@ -300,7 +300,8 @@ def main(argv=None) -> int:
                                    text_encoder_weights=args.text_encoder_weights, dataset=args.dataset,
                                    overrides=overrides, probe_n=args.probe_n)
         except ValueError as e:
-            print(f"error: {name}: {e}", file=sys.stderr)
+            message = str(e)
+            print(f"error: {message if message.startswith(name + ':') else f'{name}: {message}'}", file=sys.stderr)
             return 2
         if manifest:
             print(json.dumps({k: manifest.get(k) for k in ("name", "sha256", "train_time_s", "quality")}, indent=2),

@@ -2,6 +2,7 @@
 conditioning on shapes, training smoke runs of every model, resume and corrupt checkpoints."""
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 
@@ -174,3 +175,23 @@ def test_time_to_target_is_a_straight_line_through_the_last_three_probe_points()
     assert minutes_to_target({"model": "hdgan", "history": history}) == pytest.approx(15.0)   # floor 0.25
     flat = [{"seconds": 300, "probe_class_accuracy": a} for a in (0.1, 0.2, 0.2, 0.2)]
     assert minutes_to_target({"model": "attngan", "history": flat}) is None
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["attngan", "--config", "bogus"], "error: attngan: unknown config 'bogus'; known: paper, paper-coco, tiny"),
+    (["hdgan", "--config", "paper-coco"], "unknown config 'paper-coco'; known: paper, code, tiny"),
+    (["attngan", "--config", "paper-coco"], "trains on 'coco': pass --data-root"),
+    (["attngan", "--config", "paper-coco", "--data-root", "COCO"],
+     "--data-root DATA --backbone cnn --out runs/damsm-coco --seed 1"),
+    (["attngan", "--config", "paper-coco", "--data-root", "COCO", "--text-encoder-weights", "/no/such.safetensors"],
+     "text encoder weights /no/such.safetensors: no such file"),
+    (["attngan", "--max-steps", "0"], "--max-steps: expected a positive number"),
+])
+def test_train_command_line_errors_say_what_to_do(args, expected, capsys, shared_dir):
+    from models.train import main
+
+    args = [str(shared_dir / "data" / "coco-mini") if a == "COCO" else a for a in args]
+    with pytest.raises(SystemExit) if "--max-steps" in args else contextlib.nullcontext():
+        assert main(args) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err

@@ -84,8 +84,18 @@ class FrozenTextEncoder:
 
         path = Path(weights) if weights else ZOO_WEIGHTS_DIR / f"damsm-{dataset}.safetensors"
         if not path.is_file():
-            raise ValueError(f"the zoo's text encoder for {dataset!r} is missing ({path}); train it with: "
-                             f"python -m t2ibench.evaluators.damsm --dataset {dataset} --out {path.parent} --seed 1")
+            if weights:
+                raise ValueError(f"text encoder weights {path}: no such file")
+            if dataset == "shapes":
+                raise ValueError(f"the zoo's text encoder for {dataset!r} is missing ({path}); train it with: "
+                                 f"python -m t2ibench.evaluators.damsm --dataset {dataset} --out {path.parent} --seed 1")
+            raise ValueError(
+                f"no zoo text encoder for {dataset!r} ({path} does not exist); train one (seed 1, apart from the "
+                f"evaluation DAMSM) and pass it with --text-encoder-weights: python -m t2ibench.evaluators.damsm "
+                f"--dataset {dataset} --data-root DATA --backbone cnn --out runs/damsm-{dataset} --seed 1 (the cnn "
+                f"backbone is the stand-in for AttnGAN's ImageNet Inception-v3; with that file use --backbone "
+                f"inception --imagenet-inception-weights FILE), then --text-encoder-weights "
+                f"runs/damsm-{dataset}/damsm-{dataset}.safetensors")
         self.damsm, self.tokenizer, self.sha256, manifest = load_damsm(path, device=device,
                                                                        what="zoo text encoder")
         self.damsm.requires_grad_(False).eval()
