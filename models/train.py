@@ -98,9 +98,10 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
     trainer = GANTrainer(model, data, run_dir, device=device, seed=seed, progress=progress,
                          sample_text=(captions, text_encoder.encode(captions)), amp=amp, probe=probe,
                          init_report=init_report)
-    t_train = time.time()
     history = trainer.fit(steps_per_epoch=steps_per_epoch, max_steps=max_steps)
-    train_time = time.time() - t_train
+    # the training time of the whole run, resumed parts included: the sum of its epochs' wall times (each
+    # epoch's steps; the held-out probe and the sample grid after it are not training)
+    train_time = sum(h["seconds"] for h in history)
     if trainer.rank != 0:
         return {}
 
@@ -166,9 +167,9 @@ def minutes_to_target(manifest: dict, last: int = 3) -> float | None:
 
 def report(folder=None) -> str:
     """A markdown table of the shipped zoo weights in ``folder`` (default ``models/weights/``), read from
-    their manifests: training time and threads, epochs, the conditioning check on shapes against the
-    tiny recipe's target, and — for a model below its target — the training time a straight line through
-    its last three probe points would need to reach it."""
+    their manifests: training time (the sum of the epochs' wall times in the history) and threads, epochs,
+    the conditioning check on shapes against the tiny recipe's target, and — for a model below its target
+    — the training time a straight line through its last three probe points would need to reach it."""
     from models.common.text_encoder import ZOO_WEIGHTS_DIR
 
     folder = Path(folder or ZOO_WEIGHTS_DIR)
@@ -181,14 +182,17 @@ def report(folder=None) -> str:
             continue  # the zoo's text encoder
         q = m.get("quality", {})
         accuracy, target = q.get("class_accuracy", float("nan")), accuracy_target(m["model"])
+        minutes, probes = probe_curve(m)
+        trained = sum(h["seconds"] for h in m["history"]) / 60
         if accuracy >= target:
             reach = "reached"
-        elif len(probe_curve(m)[0]) < 2:
+        elif len(minutes) < 2:
             reach = "no curve"
         else:
             need = minutes_to_target(m)
-            reach = "flat: not by more time" if need is None else f"≈ {need:.0f} min"
-        rows.append(f"| `{m['model']}` | {m['config_name']} | {m['epochs']} | {m['train_time_s'] / 60:.1f} min "
+            reach = ("flat: not by more time" if need is None else f"≈ {need:.0f} min" if need > trained else
+                     f"past it on the 256 held-out captions ({probes[-1]:.2f})")
+        rows.append(f"| `{m['model']}` | {m['config_name']} | {m['epochs']} | {trained:.1f} min "
                     f"({m['torch_threads']}) | {accuracy:.3f} | {target:.2f} | {reach} | "
                     f"{q.get('fid', float('nan')):.1f} | {q.get('fid_noise', float('nan')):.1f} |")
     return "\n".join(rows)

@@ -182,3 +182,19 @@ def test_real_images_keep_their_aspect_ratio(shared_dir):
         assert min(src.shape[-2:]) == 76
         assert abs(src.shape[-1] / src.shape[-2] - w / h) < 0.02 * w / h + 1 / 76
         assert aug[i][0].shape == (3, 64, 64)
+
+
+def test_coco_damsm_negatives_are_every_other_image(shared_dir):
+    """AttnGAN on COCO: ``class_id = np.arange(N)`` — only the pair itself is masked among the DAMSM loss's
+    in-batch negatives, although COCO images carry a category (their largest box's); on ``shapes`` captions of
+    one class are interchangeable and stay masked together."""
+    from models.common.text_encoder import FrozenTextEncoder
+    from t2ibench.data.training_pairs import CaptionedTrainSet
+
+    tokenizer = FrozenTextEncoder("shapes").tokenizer
+    coco = load_dataset("coco", split="train", root=shared_dir / "data" / "coco-mini", image_size=64)
+    idx = torch.arange(10)
+    assert (coco.class_ids()[idx] >= 0).any()                              # the largest box's category exists
+    assert CaptionedTrainSet(coco, tokenizer, 0).captions(idx, 0)[2].tolist() == idx.tolist()
+    shapes = load_dataset("shapes", split="train", image_size=64, n_train=64, n_test=64, progress=False)
+    assert CaptionedTrainSet(shapes, tokenizer, 0).captions(idx, 0)[2].tolist() == shapes.class_ids()[idx].tolist()

@@ -124,6 +124,21 @@ def test_interrupted_training_resumes_with_the_same_optimizer_state(name, train,
             assert torch.equal(state["exp_avg_sq"], b["optimizers"][key]["state"][i]["exp_avg_sq"])
 
 
+def test_a_finished_run_trained_further_equals_a_longer_run(tmp_path):
+    """More epochs on a finished run's checkpoint retrace a run that was given those epochs from the start; the
+    manifest's training time is the sum of all epochs, the resumed ones included. No other setting may change."""
+    torch.set_num_threads(1)
+    longer = _tiny_run(tmp_path / "longer", epochs=2)
+    _tiny_run(tmp_path / "extended", epochs=1)
+    extended = _tiny_run(tmp_path / "extended", epochs=2)
+    assert extended["sha256"] == longer["sha256"] and len(extended["history"]) == 2
+    assert extended["train_time_s"] == pytest.approx(sum(h["seconds"] for h in extended["history"]), abs=0.1)
+    with pytest.raises(ValueError, match="only train.epochs may grow"):
+        _tiny_run(tmp_path / "extended", epochs=3, train={"lr_g": 1e-4})
+    with pytest.raises(ValueError, match="only train.epochs may grow"):
+        _tiny_run(tmp_path / "extended", epochs=1)                    # fewer epochs than the checkpoint has
+
+
 def test_corrupt_or_foreign_checkpoint_is_a_clear_error(tmp_path):
     torch.set_num_threads(1)
     _tiny_run(tmp_path, epochs=1)

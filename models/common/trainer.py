@@ -12,7 +12,8 @@ What it writes to ``out_dir``:
   current phase's optimizers, AMP scalers, epoch and history (:mod:`models.common.checkpoint`; no pickle).
   Re-running the same command resumes after the last finished epoch with the same
   optimizer state; data order and noise depend only on ``(seed, epoch)``, so a resumed run
-  retraces an uninterrupted one (on the same machine and thread count);
+  retraces an uninterrupted one (on the same machine and thread count). A finished run can be
+  trained further with more ``epochs`` (the only setting that may change on resume);
 - ``samples/epoch_NNN.png``: a captioned grid of the EMA generator on fixed test captions
   and fixed noise;
 - ``losses.csv`` (one row per epoch: the mean of every loss term, seconds) and ``losses.png``.
@@ -162,10 +163,20 @@ class GANTrainer:
                 "config": self.model.config, "seed": self.seed, "init_from": self.init_report}
 
     def load(self, path) -> None:
+        """Resume from ``path``. The checkpoint must come from the same config and seed, except that
+        ``train.epochs`` may have grown (training a finished run further retraces a longer run from the
+        start: data order, crops and noise depend only on seed and epoch) as long as the phase the
+        checkpoint was in is the same under the new config."""
         s = load_training_state(path)
-        if s.get("config") != self.model.config or s.get("seed") != self.seed:
+        saved = dict(s.get("config") or {})
+        same_but_epochs = (saved and {**saved, "train": {**saved["train"], "epochs": self.train_cfg["epochs"]}}
+                           == self.model.config)
+        extends = (same_but_epochs and int(s["epoch"]) <= int(self.train_cfg["epochs"])
+                   and (s.get("phase") is None or int(s["epoch"]) == 0
+                        or phase_at(self.phases, int(s["epoch"]) - 1)[0] == int(s["phase"])))
+        if not extends or s.get("seed") != self.seed:
             raise ValueError(f"training checkpoint {path} was written with another configuration or seed; "
-                             f"delete it or train with the same settings")
+                             f"delete it or train with the same settings (only train.epochs may grow)")
         try:
             for name in self.networks:
                 getattr(self.model, name).load_state_dict(s[name])
