@@ -9,14 +9,16 @@ manifest records the conditioning check of :mod:`models.common.quality` (domain-
 accuracy on test captions, FID beside the ``noise`` row).
 
 The shipped tiny checkpoints were made two at a time, each on one thread of a 2-core machine
-(the budget rule of the tiny recipe: at most ``TRAIN_BUDGET_MIN`` minutes of training per model)::
+(the budget rule of the tiny recipe: at most 30 minutes of training per model, ``TRAIN_BUDGET_MIN``)::
 
     OMP_NUM_THREADS=1 python -m models.train NAME --config tiny --ship     # for each zoo model
 
 (``--all`` trains every model one after another.) ``--report`` prints the manifests' table and
 draws the accuracy-vs-training-time curves (``leaderboards/zoo/accuracy_vs_time.png``).
 
-Re-running an interrupted command resumes each model from ``OUT/NAME/checkpoint.safetensors``.
+Re-running an interrupted command resumes each model from ``OUT/NAME/checkpoint.safetensors``;
+with more ``--epochs`` (or a config with more epochs) it trains a finished run further, exactly as a
+run given those epochs from the start.
 Multi-GPU: ``torchrun --nproc_per_node K -m models.train NAME --config paper --device cuda``.
 """
 from __future__ import annotations
