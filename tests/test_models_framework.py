@@ -198,3 +198,24 @@ def test_coco_damsm_negatives_are_every_other_image(shared_dir):
     assert CaptionedTrainSet(coco, tokenizer, 0).captions(idx, 0)[2].tolist() == idx.tolist()
     shapes = load_dataset("shapes", split="train", image_size=64, n_train=64, n_test=64, progress=False)
     assert CaptionedTrainSet(shapes, tokenizer, 0).captions(idx, 0)[2].tolist() == shapes.class_ids()[idx].tolist()
+
+
+def test_a_model_can_bring_its_own_text_encoder(monkeypatch):
+    """``config["text_encoder"]`` names a registered encoder (KT-GAN's guided encoder, CPGAN's memory-attended
+    one); the shared DAMSM stays the default; per-caption extras travel with the encoded text."""
+    from models.common import text_encoder as te
+
+    class GuidedStandIn(te.FrozenTextEncoder):
+        def encode_ids(self, ids, lengths):
+            out = super().encode_ids(ids, lengths)
+            out.extras["guided"] = out.sentence * 2
+            return out
+
+    monkeypatch.setitem(te.TEXT_ENCODERS._items, "guided-stand-in", GuidedStandIn)
+    encoder = te.text_encoder_for({"text_encoder": "guided-stand-in"}, "shapes")
+    text = encoder.encode(["a big red circle", "a tiny blue star"])
+    assert torch.equal(text.extras["guided"], 2 * text.sentence)
+    assert torch.equal(text.roll(1).extras["guided"], text.extras["guided"].roll(1, 0))   # extras move with rows
+    assert type(te.text_encoder_for({}, "shapes")) is te.FrozenTextEncoder
+    with pytest.raises(ValueError, match="unknown zoo text encoder 'nope'"):
+        te.text_encoder_for({"text_encoder": "nope"}, "shapes")

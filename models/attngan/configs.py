@@ -9,13 +9,13 @@ that ``trainer.py`` keeps and saves (``avg_param_G``, decay 0.999) and samples f
 ``tiny``: ``shapes``, two stages 32/64 px (the init stage up-samples 3 times), ``ngf`` 8, ``ndf`` 16,
 1 residual block, batch 32, 7 epochs, G EMA 0.99 (the recipe and its measured accuracy: README, "The tiny recipe").
 """
-from models.common.data import CROP_AND_FLIP
+from models.common.data import RELEASED_DATA_PIPELINE
 
 PAPER = {
     "dataset": "cub", "image_size": 256, "text_dim": 256, "z_dim": 100, "c_dim": 100, "ngf": 32, "ndf": 64,
     "init_ups": 4, "stages": 3, "r_num": 2, "damsm_lambda": 5.0, "kl_weight": 1.0,
     "train": {"epochs": 600, "batch_size": 20, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "ema": 0.999,
-              **CROP_AND_FLIP},
+              **RELEASED_DATA_PIPELINE},
 }
 
 PAPER_COCO = {**PAPER, "dataset": "coco", "damsm_lambda": 50.0,

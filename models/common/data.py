@@ -34,10 +34,11 @@ from t2ibench.data.training_pairs import CaptionedTrainSet
 from t2ibench.imageops import resize_antialiased
 
 BATCH_EXTRAS = ("boxes",)
-#: the augmentation of every released trainer the zoo follows (GAN-INT-CLS ``loadSize`` 76 /
-#: ``fineSize`` 64, StackGAN's 76/304 px pickles, StackGAN++/AttnGAN/DM-GAN ``Resize(imsize · 76/64)``,
-#: HDGAN's 304 px pickles): load at 76/64 of the size, random crop, random horizontal flip
-CROP_AND_FLIP = {"load_scale": 76 / 64, "flip": True}
+#: the data pipeline of every released trainer the zoo follows: load at 76/64 of the size, random crop,
+#: random horizontal flip (GAN-INT-CLS ``loadSize`` 76 / ``fineSize`` 64, StackGAN's 76/304 px pickles,
+#: StackGAN++/AttnGAN/DM-GAN ``Resize(imsize · 76/64)``, HDGAN's 304 px pickles), decoded off the
+#: training loop in 4 worker processes (the ``WORKERS: 4`` of StackGAN's, AttnGAN's and DM-GAN's cfgs)
+RELEASED_DATA_PIPELINE = {"load_scale": 76 / 64, "flip": True, "workers": 4}
 
 
 def crop_generator(seed: int, epoch: int, index: int) -> torch.Generator:

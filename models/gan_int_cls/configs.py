@@ -8,13 +8,13 @@ text encoder's width (256) where the paper's char-CNN-RNN gives 1024.
 ``tiny``: the same networks narrowed for ``shapes`` (``ngf`` = ``ndf`` = 16), 25 epochs, constant lr, no
 crop or flip, G EMA 0.99 (the recipe and its measured accuracy: README, "The tiny recipe").
 """
-from models.common.data import CROP_AND_FLIP
+from models.common.data import RELEASED_DATA_PIPELINE
 
 PAPER = {
     "dataset": "cub", "image_size": 64, "text_dim": 256, "z_dim": 100, "t_dim": 128, "ngf": 128, "ndf": 64,
     "matching_aware": True, "interpolation": True, "beta": 0.5,
     "train": {"epochs": 600, "batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "ema": None,
-              "lr_decay_every": 100, **CROP_AND_FLIP},
+              "lr_decay_every": 100, **RELEASED_DATA_PIPELINE},
 }
 
 TINY = {

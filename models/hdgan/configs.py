@@ -17,14 +17,14 @@ channels: ``ndf`` 32), ``maxepoch`` 600 with ``epoch_decay`` 100.
 zero (see :mod:`.networks`: without it the tiny model collapsed), 19 epochs, constant lr, G EMA 0.99,
 no crop or flip (the recipe and its measured accuracy: README, "The tiny recipe").
 """
-from models.common.data import CROP_AND_FLIP
+from models.common.data import RELEASED_DATA_PIPELINE
 
 PAPER = {
     "dataset": "cub", "image_size": 256, "side_sizes": [64, 128, 256], "text_dim": 256, "z_dim": 100, "c_dim": 128,
     "ngf": 64, "ndf": 64, "t_dim": 128, "patch_variant": "paper", "loss_average": "paper", "kl_weight": 4.0,
     "zero_init_residual": False,
     "train": {"epochs": 500, "batch_size": 16, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "ema": None,
-              "lr_decay_every": 100, **CROP_AND_FLIP},
+              "lr_decay_every": 100, **RELEASED_DATA_PIPELINE},
 }
 
 CODE = {**PAPER, "patch_variant": "code", "loss_average": "code", "ngf": 128, "ndf": 32,

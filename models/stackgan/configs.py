@@ -8,13 +8,13 @@ stage, KL weight λ = 1; the released code's 76/304 px images cropped to 64/256 
 Stage-I 32 px and Stage-II 64 px (8x8 grid), narrower, two residual blocks, 10 + 11 epochs,
 constant lr, G EMA 0.99 (the recipe and its measured accuracy: README, "The tiny recipe").
 """
-from models.common.data import CROP_AND_FLIP
+from models.common.data import RELEASED_DATA_PIPELINE
 
 PAPER = {
     "dataset": "cub", "image_size": 256, "stage1_size": 64, "stage2_downs": 2, "text_dim": 256, "z_dim": 100,
     "c_dim": 128, "ngf": 128, "ngf2": 128, "ndf": 64, "r_num": 4, "kl_weight": 1.0,
     "train": {"epochs": 1200, "stage1_epochs": 600, "batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4,
-              "betas": [0.5, 0.999], "ema": None, "lr_decay_every": 100, **CROP_AND_FLIP},
+              "betas": [0.5, 0.999], "ema": None, "lr_decay_every": 100, **RELEASED_DATA_PIPELINE},
 }
 
 CODE = {**PAPER, "kl_weight": 2.0}

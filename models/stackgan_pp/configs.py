@@ -8,13 +8,13 @@ flips. ``tiny``: ``shapes`` with two branches 32/64 px, ``ngf`` 8, one residual 
 colour-consistency weight (1.0), 14 epochs, G EMA 0.99 (the recipe and its measured accuracy:
 README, "The tiny recipe").
 """
-from models.common.data import CROP_AND_FLIP
+from models.common.data import RELEASED_DATA_PIPELINE
 
 PAPER = {
     "dataset": "cub", "image_size": 256, "text_dim": 256, "z_dim": 100, "c_dim": 128, "ngf": 64, "ndf": 64,
     "init_ups": 4, "branches": 3, "r_num": 2, "uncond_weight": 1.0, "kl_weight": 2.0, "color_weight": 0.0,
     "train": {"epochs": 600, "batch_size": 24, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "ema": None,
-              **CROP_AND_FLIP},
+              **RELEASED_DATA_PIPELINE},
 }
 
 TINY = {
