@@ -39,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated generators (default: the reference rows and every zoo model)")
     p.add_argument("--retrain", action="store_true",
                    help="first retrain every zoo model's tiny config from scratch on shapes and ship the weights "
-                        "(python -m models.train --all --config tiny --ship: up to 30 min of training per model, "
-                        "about 3 h one after another on 2 CPU cores)")
+                        "(python -m models.train --all --config tiny --ship: up to 30 min of training per model, one "
+                        "model after another)")
     p.add_argument("--no-sanity", action="store_true",
                    help="skip the metric sanity suite (written to <out>/<dataset>/sanity/)")
     p.add_argument("--images-dir", default="runs/benchmark",

@@ -31,6 +31,7 @@ def main(argv=None) -> int:
     from models.common.text_encoder import FrozenTextEncoder
     from models.common.trainer import GANTrainer
     from models.common.zoo import MODELS, list_models, weights_path
+    from models.train import training_minutes
     from t2ibench.data import load_dataset
     from t2ibench.evaluators.training import epoch_order
 
@@ -53,7 +54,7 @@ def main(argv=None) -> int:
         recorded = ""
         if manifest.is_file():
             m = json.loads(manifest.read_text())
-            recorded = f"{m['train_time_s'] / 60:.1f} min ({m['torch_threads']})"
+            recorded = f"{training_minutes(m['history'])[-1]:.1f} min ({m['torch_threads']})"
         total = 0.0
         for index, phase in enumerate(trainer.phases):   # every phase at its own step cost (StackGAN's Stage-II)
             trainer.enter_phase(index)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from itertools import accumulate
 import sys
 import time
 from pathlib import Path
@@ -103,7 +104,7 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
     history = trainer.fit(steps_per_epoch=steps_per_epoch, max_steps=max_steps)
     # the training time of the whole run, resumed parts included: the sum of its epochs' wall times (each
     # epoch's steps; the held-out probe and the sample grid after it are not training)
-    train_time = sum(h["seconds"] for h in history)
+    train_time = training_minutes(history)[-1] * 60 if history else 0.0
     if trainer.rank != 0:
         return {}
 
@@ -145,10 +146,16 @@ def accuracy_target(model: str) -> float:
     return ACCURACY_TARGETS.get(model, ACCURACY_FLOOR)
 
 
+def training_minutes(history: list[dict]) -> list[float]:
+    """Minutes of training after each epoch of a run's ``history``: the running sum of the epochs' wall
+    times, the one definition of a model's training time (the manifest's ``train_time_s`` is the last)."""
+    return list(accumulate(r["seconds"] / 60 for r in history))
+
+
 def probe_curve(manifest: dict) -> tuple[list[float], list[float]]:
     """``(minutes of training after each epoch, probe accuracy after it)`` from a manifest's history."""
     history = manifest.get("history", [])
-    minutes = [sum(r["seconds"] for r in history[:i + 1]) / 60 for i in range(len(history))]
+    minutes = training_minutes(history)
     points = [(t, r["probe_class_accuracy"]) for t, r in zip(minutes, history) if "probe_class_accuracy" in r]
     return [t for t, _ in points], [a for _, a in points]
 
@@ -185,7 +192,7 @@ def report(folder=None) -> str:
         q = m.get("quality", {})
         accuracy, target = q.get("class_accuracy", float("nan")), accuracy_target(m["model"])
         minutes, probes = probe_curve(m)
-        trained = sum(h["seconds"] for h in m["history"]) / 60
+        trained = training_minutes(m["history"])[-1]
         if accuracy >= target:
             reach = "reached"
         elif len(minutes) < 2:

@@ -46,7 +46,11 @@ def save_metric_bars(table, path, title: str | None = None) -> None:
     ``<metric>_std`` columns; error bars show the std where there is one.
     """
     metrics = [c for c in table.columns if c != "generator" and not c.endswith("_std")]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(2.8 * len(metrics), 3.2), squeeze=False)
+    ncols = min(5, len(metrics))                       # rows of five charts: readable at a glance
+    nrows = -(-len(metrics) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.4 * nrows), squeeze=False)
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
     for ax, m in zip(axes.flat, metrics):
         err = table.get(f"{m}_std")
         ax.bar(table["generator"], table[m], yerr=None if err is None else err.fillna(0), color="tab:blue")

@@ -140,32 +140,38 @@ def test_truncated_noise_is_the_truncated_normal_quantile():
 
 
 def test_crop_and_flip_move_pixels_and_boxes_together():
-    """Ground truth from ``shapes``: after the 76/64 resize, random crop and flip, the centre of each
-    object's transformed box still shows the object's colour (unless another object covers it)."""
+    """Ground truth from ``shapes``: after the 76/64 resize and random crop, the centre of the primary object's
+    transformed box still shows the object's colour; a flip mirrors exactly the pixels and boxes of the same
+    crop without flip (the crop and the flip are drawn from one per-image generator, crop first)."""
     from models.common.data import AugmentedImages
     from models.common.text_encoder import FrozenTextEncoder
     from t2ibench.data.training_pairs import CaptionedTrainSet
 
     ds = load_dataset("shapes", split="train", image_size=64, n_train=64, n_test=64, progress=False)
     pairs = CaptionedTrainSet(ds, FrozenTextEncoder("shapes").tokenizer, 0)
-    aug = AugmentedImages(pairs, 64, 76 / 64, flip=True, seed=0, with_boxes=True)
-    hits = total = flips = 0
+    flipping, plain = (AugmentedImages(pairs, 64, 76 / 64, flip=f, seed=0, with_boxes=True) for f in (True, False))
+    hits = total = mirrored = 0
     for epoch in range(3):
-        aug.epoch = epoch
+        flipping.epoch = plain.epoch = epoch
         for i in range(len(ds)):
-            x, boxes, _ = aug[i]
-            assert x.shape == (3, 64, 64) and x.dtype == torch.uint8
-            objects = ds.objects(i)
-            for (x0, y0, x1, y1), obj in zip(boxes.tolist(), objects[:1]):   # the primary object is drawn last
-                if min(x1 - x0, y1 - y0) * 64 < 6 or x0 <= 0 or y0 <= 0 or x1 >= 1 or y1 >= 1:
-                    continue                                                   # tiny or cut by the crop
-                cx, cy = int((x0 + x1) / 2 * 64), int((y0 + y1) / 2 * 64)
-                total += 1
-                hits += int((x[:, cy, cx].float() - torch.tensor(obj["rgb"], dtype=torch.float)).abs().max() < 40)
-            flips += int(boxes.shape[0] > 0 and (ds.objects(i)[0]["center"][0] - 0.5) * (
-                (boxes[0, 0] + boxes[0, 2]) / 2 - 0.5) < 0)
+            x, boxes, labels = plain[i]
+            xf, boxes_f, labels_f = flipping[i]
+            assert x.shape == (3, 64, 64) and x.dtype == torch.uint8 and torch.equal(labels, labels_f)
+            if not torch.equal(xf, x):
+                assert torch.equal(xf, x.flip(-1))
+                assert torch.allclose(boxes_f, torch.stack([1 - boxes[:, 2], boxes[:, 1], 1 - boxes[:, 0],
+                                                            boxes[:, 3]], 1), atol=1e-6)
+                mirrored += 1
+            else:
+                assert torch.equal(boxes_f, boxes)
+            (x0, y0, x1, y1), obj = boxes[0].tolist(), ds.objects(i)[0]
+            if min(x1 - x0, y1 - y0) * 64 < 6 or x0 <= 0 or y0 <= 0 or x1 >= 1 or y1 >= 1:
+                continue                                                   # tiny, or cut by the crop
+            cx, cy = int((x0 + x1) / 2 * 64), int((y0 + y1) / 2 * 64)
+            total += 1
+            hits += int((x[:, cy, cx].float() - torch.tensor(obj["rgb"], dtype=torch.float)).abs().max() < 40)
     assert total > 50 and hits / total > 0.9, (hits, total)
-    assert flips > 0                                                           # some images were mirrored
+    assert 0.3 < mirrored / (3 * len(ds)) < 0.7                            # about half the images mirrored
 
 
 def test_real_images_keep_their_aspect_ratio(shared_dir):

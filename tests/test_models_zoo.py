@@ -181,6 +181,19 @@ def test_readme_zoo_table_is_the_manifests_report():
     assert block and block.group(1) == report()
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_kept_the_tiny_budget(name):
+    """The budget rule of the README's tiny recipe, read from what each run recorded: at most
+    TRAIN_BUDGET_MIN minutes of training on one thread, the shipped config's epochs all trained, and a
+    held-out check after every epoch (the curve of leaderboards/zoo/)."""
+    from models.train import TRAIN_BUDGET_MIN, training_minutes
+
+    manifest = json.loads(weights_path(name, "shapes").with_suffix(".json").read_text())
+    assert training_minutes(manifest["history"])[-1] <= TRAIN_BUDGET_MIN and manifest["torch_threads"] == 1
+    assert len(manifest["history"]) == manifest["epochs"] == MODELS.get(name).config("tiny")["train"]["epochs"]
+    assert all("probe_class_accuracy" in h for h in manifest["history"])
+
+
 def test_time_to_target_is_a_straight_line_through_the_last_three_probe_points():
     from models.train import minutes_to_target
 

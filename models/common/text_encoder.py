@@ -102,7 +102,7 @@ class FrozenTextEncoder:
         self.path, self.dim, self.device = path, self.damsm.config["nef"], torch.device(device)
         #: the image backbone it was trained with, as its manifest names it (``cnn`` is the stand-in for
         #: AttnGAN's ImageNet Inception-v3 when no Inception file is given)
-        self.backbone = manifest.get("backbone_description") or manifest.get("backbone") or "cnn"
+        self.backbone = manifest.get("backbone_description", manifest.get("backbone", "not recorded in its manifest"))
 
     def to(self, device) -> "FrozenTextEncoder":
         self.damsm.to(device)

@@ -164,16 +164,16 @@ class GANTrainer:
 
     def load(self, path) -> None:
         """Resume from ``path``. The checkpoint must come from the same config and seed, except that
-        ``train.epochs`` may have grown (training a finished run further retraces a longer run from the
-        start: data order, crops and noise depend only on seed and epoch) as long as the phase the
-        checkpoint was in is the same under the new config."""
+        ``train.epochs`` may have grown: training a finished run further retraces a longer run from the
+        start (data order, crops and noise depend only on seed and epoch) when every epoch it trained was
+        in the phase the new config puts it in (the history's phase names)."""
         s = load_training_state(path)
-        saved = dict(s.get("config") or {})
-        same_but_epochs = (saved and {**saved, "train": {**saved["train"], "epochs": self.train_cfg["epochs"]}}
-                           == self.model.config)
-        extends = (same_but_epochs and int(s["epoch"]) <= int(self.train_cfg["epochs"])
-                   and (s.get("phase") is None or int(s["epoch"]) == 0
-                        or phase_at(self.phases, int(s["epoch"]) - 1)[0] == int(s["phase"])))
+        saved, done = dict(s.get("config") or {}), int(s["epoch"])
+        same_but_epochs = bool(saved) and {**saved, "train": {**saved["train"], "epochs": self.train_cfg["epochs"]}
+                                           } == self.model.config
+        extends = (same_but_epochs and done <= int(self.train_cfg["epochs"])
+                   and [h["phase"] for h in s["history"]] == [self.phases[phase_at(self.phases, e)[0]].name
+                                                               for e in range(done)])
         if not extends or s.get("seed") != self.seed:
             raise ValueError(f"training checkpoint {path} was written with another configuration or seed; "
                              f"delete it or train with the same settings (only train.epochs may grow)")

@@ -30,18 +30,11 @@ from models.common.gan_losses import LOSSES, discriminator_loss
 from models.hdgan.networks import Discriminator, Generator
 
 PATCH_R = {"paper": (1, 3, 5), "code": (1, 1, 5)}
-LOSS_AVERAGE = ("paper", "code")
 _LS_REAL, _LS_FAKE, _LS_GEN = LOSSES["ls"]
-
-
-def pair_loss(real, fake, wrong, average: str):
-    """The discriminator's pair loss on least-squares logits of (x, t), (x̂, t), (x, t_w): summed
-    (``"paper"``, Eq. 4) or with the fake and wrong terms averaged (``"code"``, released ``HDGan.py``)."""
-    if average == "paper":
-        return _LS_REAL(real) + _LS_FAKE(fake) + _LS_FAKE(wrong)
-    if average == "code":
-        return discriminator_loss("ls", real, fake, wrong)
-    raise ValueError(f"loss_average: expected one of {', '.join(LOSS_AVERAGE)}, got {average!r}")
+#: ``loss_average`` -> the discriminator's pair loss on least-squares logits of (x, t), (x̂, t), (x, t_w):
+#: summed (``"paper"``, Eq. 4) or with the fake and wrong terms averaged (``"code"``, released ``HDGan.py``)
+PAIR_LOSS = {"paper": lambda real, fake, wrong: _LS_REAL(real) + _LS_FAKE(fake) + _LS_FAKE(wrong),
+             "code": lambda real, fake, wrong: discriminator_loss("ls", real, fake, wrong)}
 
 
 def patch_sizes(variant: str, n_scales: int) -> tuple[int, ...]:
@@ -63,8 +56,8 @@ class HDGAN(TextToImageGAN):
         if self.image_sizes[-1] != c["image_size"]:
             raise ValueError(f"config: the last side output must be image_size {c['image_size']}")
         self.noise_dim = c["z_dim"] + c["c_dim"]
-        if c["loss_average"] not in LOSS_AVERAGE:
-            raise ValueError(f"loss_average: expected one of {', '.join(LOSS_AVERAGE)}, got {c['loss_average']!r}")
+        if c["loss_average"] not in PAIR_LOSS:
+            raise ValueError(f"loss_average: expected one of {', '.join(PAIR_LOSS)}, got {c['loss_average']!r}")
         self.generator = Generator(c["text_dim"], c["z_dim"], c["c_dim"], c["ngf"], self.image_sizes,
                                    c["zero_init_residual"])
         self.discriminators = nn.ModuleList([
@@ -76,8 +69,8 @@ class HDGAN(TextToImageGAN):
         total, parts = 0.0, {}
         for i, (d, real, x_fake) in enumerate(zip(self.discriminators, batch.images, fake.images)):
             h_real, h_fake = d.encode(real), d.encode(x_fake)
-            pair = pair_loss(d.pair_logits(h_real, t), d.pair_logits(h_fake, t), d.pair_logits(h_real, t_wrong),
-                             self.config["loss_average"])
+            pair = PAIR_LOSS[self.config["loss_average"]](d.pair_logits(h_real, t), d.pair_logits(h_fake, t),
+                                                          d.pair_logits(h_real, t_wrong))
             local = _LS_REAL(d.local_logits(h_real)) + _LS_FAKE(d.local_logits(h_fake))
             parts[f"pair{i}"], parts[f"local{i}"] = pair.detach(), local.detach()
             total = total + pair + local
