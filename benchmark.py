@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated datasets to build leaderboards for (default %(default)s; real datasets "
                         "need --data-root)")
     p.add_argument("--generators", default=None,
-                   help="comma-separated generators (default: the reference rows and every zoo model)")
+                   help="comma-separated generators (default: the reference rows and every zoo model; the "
+                        "ablation variants, e.g. hdgan/no-local, only when named here)")
     p.add_argument("--retrain", action="store_true",
                    help="first retrain every zoo model's tiny config from scratch on shapes and ship the weights "
                         "(python -m models.train --all --config tiny --ship: up to 30 min of training per model, one "
@@ -60,7 +61,7 @@ def run(args) -> int:
     from t2ibench.registry import list_generators, load_generator
     from t2ibench.sanity import run_sanity, write_sanity
 
-    from models.common.zoo import NoWeightsError
+    from models.common.zoo import NoWeightsError, list_variants
 
     from t2ibench.io import check_writable
 
@@ -74,8 +75,9 @@ def run(args) -> int:
                          + (["--no-progress"] if args.no_progress else []))
         if code:
             return code
+    ablations = set(list_variants())  # the papers' ablation rows: name them with --generators
     names = comma_list(args.generators) or list(REFERENCE_GENERATORS) + [
-        g for g in list_generators() if g not in REFERENCE_GENERATORS]
+        g for g in list_generators() if g not in REFERENCE_GENERATORS and g not in ablations]
     weights = extractor_weights_from_args(args)
     for dataset_name in comma_list(args.datasets):
         dataset = load_dataset_from_args(args, dataset_name)

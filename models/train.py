@@ -57,7 +57,7 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
     from models.common.checkpoint import save_generator
     from models.common.data import GANTrainingData
     from models.common.init_from import initialise
-    from models.common.quality import accuracy_probe, quality_report
+    from models.common.quality import accuracy_probe
     from models.common.text_encoder import ZOO_WEIGHTS_DIR, text_encoder_for
     from models.common.trainer import SAMPLE_GRID, GANTrainer
     from models.common.zoo import MODELS, weights_path
@@ -82,15 +82,26 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
         kwargs["root"] = data_root
     elif n_train is not None:
         kwargs.update(n_train=n_train, n_test=64, progress=False)
-    train_ds = load_dataset(ds_name, split="train", **kwargs)
-    test_ds = load_dataset(ds_name, split="test", **kwargs)
+    train_split, test_split = config.get("splits", ("train", "test")) if ds_name == "shapes" else ("train", "test")
+    train_ds = load_dataset(ds_name, split=train_split, **kwargs)
+    test_ds = load_dataset(ds_name, split=test_split, **kwargs)
     text_encoder = text_encoder_for(config, ds_name, weights=text_encoder_weights, device=device)
     if config["text_dim"] != text_encoder.dim:
         raise ValueError(f"{name}: config text_dim {config['text_dim']} != the text encoder's width {text_encoder.dim}")
+    # a model with a text encoder of its own in its generator (KT-GAN's guided one) sizes it by the zoo text
+    # encoder's tokenizer: its config's vocab_size / max_len None are filled in here (and so saved with it)
+    for key in ("vocab_size", "max_len"):
+        if key in config:
+            value = getattr(text_encoder.tokenizer, key)
+            if config[key] is None:
+                config[key] = value
+            elif config[key] != value:
+                raise ValueError(f"{name}: config {key} {config[key]} != the text encoder's tokenizer's {value}")
 
     torch.manual_seed(seed)
     model = entry.build(config)
     model.text_encoder = text_encoder
+    pretrained = model.load_pretrained_parts(ds_name, device=device)
     run_dir = Path(out_dir) / name
     init_report = [] if (run_dir / "checkpoint.safetensors").exists() else initialise(
         model, config["train"].get("init_from"), ds_name)
@@ -116,23 +127,51 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
         "name": f"{name}-{ds_name}", "model": name, "paper": entry.paper, "config_name": config_name,
         "weights_file": path.name, "sha256": digest, "dtype": "float16", "config": config,
         "text_encoder": text_encoder.describe(), "text_encoder_sha256": text_encoder.sha256,
-        "init_from": trainer.init_report,
+        "init_from": trainer.init_report, "pretrained": pretrained,
         "command": command or f"python -m models.train {name} --config {config_name} --seed {seed}",
         "seed": seed, "device": str(device), "epochs": config["train"]["epochs"],
         "dataset": {"name": ds_name, "image_size": config["image_size"], "n_train": len(train_ds),
                     "train_fingerprint": train_ds.fingerprint},
     }
     if quality_n and ds_name == "shapes":
-        # measure exactly what was saved: the fp16 file, read back through the public loader path
-        from models.common.zoo import load_pretrained
-
         write_json(path.with_suffix(".json"), manifest)
-        shipped = load_pretrained(name, test_ds, device=device, weights=path,
-                                  text_encoder_weights=text_encoder_weights)
-        manifest["quality"] = quality_report(shipped, test_ds, n_images=quality_n, seed=seed)
+        manifest["quality"] = check_quality(name, path, test_ds, quality_n, seed, device, text_encoder_weights)
     manifest.update(run_info(t0, history, train_time_s=train_time))
     write_json(path.with_suffix(".json"), manifest)
     return manifest
+
+
+def check_quality(name: str, path, test_ds, n_images: int = 1000, seed: int = 0, device: str = "cpu",
+                  text_encoder_weights=None) -> dict:
+    """The conditioning check of :func:`models.common.quality.quality_report` on exactly what was saved: the
+    fp16 weights file ``path``, read back through the public loader."""
+    from models.common.quality import quality_report
+    from models.common.zoo import load_pretrained
+
+    shipped = load_pretrained(name, test_ds, device=device, weights=path, text_encoder_weights=text_encoder_weights)
+    return quality_report(shipped, test_ds, n_images=n_images, seed=seed)
+
+
+def recheck(names, n_images: int = 1000, device: str = "cpu") -> None:
+    """Re-run the conditioning check of the shipped tiny weights of ``names`` (their manifests' seed and
+    test split) and store it in their manifests with the date (``quality_checked``): for manifests written
+    before the check measured R-precision. Training records are left as they are."""
+    import datetime
+
+    from models.common.zoo import weights_path
+    from t2ibench.data import load_dataset
+    from t2ibench.io import write_json
+
+    for name in names:
+        path = weights_path(name, "shapes")
+        manifest = json.loads(path.with_suffix(".json").read_text())
+        config = manifest["config"]
+        test_ds = load_dataset("shapes", split=config.get("splits", ("train", "test"))[1],
+                               image_size=config["image_size"])
+        manifest["quality"] = check_quality(name, path, test_ds, n_images, manifest["seed"], device)
+        manifest["quality_checked"] = datetime.date.today().isoformat()
+        write_json(path.with_suffix(".json"), manifest)
+        print(f"{name}: {manifest['quality']}", flush=True)
 
 
 #: the tiny recipe's targets (issue 11): shapes-classifier accuracy on 1000 test captions, within
@@ -147,9 +186,12 @@ def accuracy_target(model: str) -> float:
 
 
 def training_minutes(history: list[dict]) -> list[float]:
-    """Minutes of training after each epoch of a run's ``history``: the running sum of the epochs' wall
-    times, the one definition of a model's training time (the manifest's ``train_time_s`` is the last)."""
-    return list(accumulate(r["seconds"] / 60 for r in history))
+    """Minutes of training after each epoch of a run's ``history``, the one definition of a model's training
+    time (the manifest's ``train_time_s`` is the last): the running sum of the epochs' CPU times
+    (``cpu_seconds``: the training process, all its threads — on one thread the time the epoch takes on a
+    quiet machine, however many other jobs share it), or of their wall times for epochs recorded before
+    the trainer measured CPU time (an upper bound: the wall time counts the other jobs' share too)."""
+    return list(accumulate(r.get("cpu_seconds", r["seconds"]) / 60 for r in history))
 
 
 def probe_curve(manifest: dict) -> tuple[list[float], list[float]]:
@@ -174,18 +216,24 @@ def minutes_to_target(manifest: dict, last: int = 3) -> float | None:
     return None if slope <= 1e-6 else float((accuracy_target(manifest["model"]) - intercept) / slope)
 
 
+def shipped_manifests(folder) -> list[Path]:
+    """The ``*-shapes.json`` manifests in ``folder`` and its model sub-folders (ablation variants), sorted
+    by model name."""
+    return sorted(Path(folder).rglob("*-shapes.json"), key=lambda p: p.relative_to(folder).as_posix())
+
+
 def report(folder=None) -> str:
     """A markdown table of the shipped zoo weights in ``folder`` (default ``models/weights/``), read from
-    their manifests: training time (the sum of the epochs' wall times in the history) and threads, epochs,
+    their manifests: training time (:func:`training_minutes` of the history) and threads, epochs,
     the conditioning check on shapes against the tiny recipe's target, and — for a model below its target
     — the training time a straight line through its last three probe points would need to reach it."""
     from models.common.text_encoder import ZOO_WEIGHTS_DIR
 
     folder = Path(folder or ZOO_WEIGHTS_DIR)
     rows = ["| model | config | epochs | train time (threads) | class accuracy (chance 0.021) | target | "
-            "time to target (extrapolated) | FID | FID of noise |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for path in sorted(folder.glob("*-shapes.json")):
+            "time to target (extrapolated) | FID | FID of noise | R-precision | R-precision of real-mismatched |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for path in shipped_manifests(folder):
         m = json.loads(path.read_text())
         if "model" not in m:
             continue  # the zoo's text encoder
@@ -203,7 +251,22 @@ def report(folder=None) -> str:
                      f"past it on the 256 held-out captions ({probes[-1]:.2f})")
         rows.append(f"| `{m['model']}` | {m['config_name']} | {m['epochs']} | {trained:.1f} min "
                     f"({m['torch_threads']}) | {accuracy:.3f} | {target:.2f} | {reach} | "
-                    f"{q.get('fid', float('nan')):.1f} | {q.get('fid_noise', float('nan')):.1f} |")
+                    f"{q.get('fid', float('nan')):.1f} | {q.get('fid_noise', float('nan')):.1f} | "
+                    f"{q.get('r_precision', float('nan')):.3f} | {q.get('r_precision_mismatched', float('nan')):.3f} |")
+    return "\n".join(rows)
+
+
+def variants_table() -> str:
+    """A markdown table of every registered ablation variant: the paper table whose row it is, what it
+    changes, its config overrides, its tiny budget (epochs) and whether its tiny weights are shipped."""
+    from models.common.zoo import MODELS, has_weights, list_variants
+
+    rows = ["| variant | paper table | row | overrides | tiny epochs | shipped |", "|---|---|---|---|---:|---|"]
+    for name in sorted(list_variants(), key=lambda n: (MODELS.get(n).variant.table, n)):
+        entry = MODELS.get(name)
+        overrides = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in entry.variant.overrides.items() if k != "train")
+        rows.append(f"| `{name}` | {entry.variant.table} | {entry.variant.description} | {overrides or '—'} | "
+                    f"{entry.config('tiny')['train']['epochs']} | {'yes' if has_weights(name, 'shapes') else 'not yet'} |")
     return "\n".join(rows)
 
 
@@ -220,7 +283,7 @@ def plot_curves(folder=None, out=None) -> Path | None:
     from t2ibench.plots import save_figure
 
     lines = []
-    for path in sorted(Path(folder or ZOO_WEIGHTS_DIR).glob("*-shapes.json")):
+    for path in shipped_manifests(folder or ZOO_WEIGHTS_DIR):
         m = json.loads(path.read_text())
         if "model" in m and probe_curve(m)[0]:
             lines.append((m["model"], *probe_curve(m), m.get("quality", {}).get("class_accuracy")))
@@ -246,7 +309,7 @@ def plot_curves(folder=None, out=None) -> Path | None:
 
 def main(argv=None) -> int:
     import models  # noqa: F401
-    from models.common.zoo import list_models
+    from models.common.zoo import list_models, list_variants
 
     p = argparse.ArgumentParser(prog="python -m models.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -284,9 +347,17 @@ def main(argv=None) -> int:
     p.add_argument("--report", action="store_true", help="print a markdown table of the shipped weights' manifests "
                                                           "(training time, conditioning check), draw their "
                                                           "accuracy-vs-training-time curves and exit")
+    p.add_argument("--variants", action="store_true",
+                   help="print a markdown table of the ablation variants (paper table, row, overrides, budget) and exit")
+    p.add_argument("--recheck", action="store_true",
+                   help="re-run the conditioning check (class accuracy, FID beside noise, R-precision beside "
+                        "real-mismatched) of the named models' shipped tiny weights, update their manifests and exit")
     p.add_argument("--curves", default=CURVES_PNG, metavar="PNG",
                    help="with --report: where the curves go (default %(default)s)")
     args = p.parse_args(argv)
+    if args.variants:
+        print(variants_table())
+        return 0
     if args.report:
         print(report())
         plot_curves(out=args.curves)
@@ -297,9 +368,13 @@ def main(argv=None) -> int:
     names = list_models() if args.all else args.names
     if not names:
         p.error("name at least one model, or pass --all")
-    unknown = [n for n in names if n not in list_models()]
+    unknown = [n for n in names if n not in list_models(variants=True)]
     if unknown:
-        p.error(f"unknown zoo model(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
+        p.error(f"unknown zoo model(s) {', '.join(unknown)}; known: {', '.join(list_models())}; ablation variants: "
+                f"{', '.join(list_variants()) or '(none)'}")
+    if args.recheck:
+        recheck(names, args.quality_n or 1000, args.device)
+        return 0
     for name in names:
         cmd = f"python -m models.train {name} --config {args.config} --seed {args.seed}" + (
             " --ship" if args.ship else "") + (f" --epochs {args.epochs}" if args.epochs else "") + (

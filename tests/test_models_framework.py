@@ -225,3 +225,40 @@ def test_a_model_can_bring_its_own_text_encoder(monkeypatch):
     assert type(te.text_encoder_for({}, "shapes")) is te.FrozenTextEncoder
     with pytest.raises(ValueError, match="unknown zoo text encoder 'nope'"):
         te.text_encoder_for({"text_encoder": "nope"}, "shapes")
+
+
+def test_ablation_variants_are_zoo_models_with_their_overrides(monkeypatch):
+    """A variant registered with its model is a model ``name/variant`` of its own: every config of the
+    model with the variant's overrides (top-level keys replaced, ``train`` merged), a generator factory,
+    its own weights path; unknown override keys are refused at registration."""
+    from models.common import zoo
+    from t2ibench.registry import GENERATORS
+
+    monkeypatch.setattr(zoo, "MODELS", zoo.Registry("zoo model"))
+    monkeypatch.setattr(GENERATORS, "_items", dict(GENERATORS._items))
+    configs = {"tiny": {"dataset": "shapes", "width": 8, "switch": True, "train": {"epochs": 7, "batch_size": 4}},
+               "paper": {"dataset": "cub", "width": 64, "switch": True, "train": {"epochs": 600, "batch_size": 20}}}
+    variant = zoo.Variant("switch off, 2 epochs", "Toy Table 1", {"switch": False, "train": {"epochs": 2}})
+    zoo.register_model("toy", lambda c: None, configs, "nobody", variants={"off": variant})
+    assert zoo.list_models() == ["toy"] and zoo.list_models(variants=True) == ["toy", "toy/off"]
+    assert zoo.list_variants("toy") == zoo.list_variants(table="Toy Table 1") == ["toy/off"]
+    assert zoo.list_variants(table="Toy Table 2") == []
+    entry = zoo.MODELS.get("toy/off")
+    assert entry.parent == "toy" and entry.variant is variant
+    assert entry.configs["tiny"] == {"dataset": "shapes", "width": 8, "switch": False,
+                                     "train": {"epochs": 2, "batch_size": 4}}
+    assert entry.configs["paper"]["width"] == 64 and entry.configs["paper"]["train"]["batch_size"] == 20
+    assert configs["tiny"]["switch"] is True                               # the model's own configs untouched
+    assert "toy/off" in GENERATORS and zoo.weights_path("toy/off", "shapes").parts[-2:] == ("toy", "off-shapes.safetensors")
+    with pytest.raises(ValueError, match=r"toy2/bad: overrides of unknown config keys \['colour'\]"):
+        zoo.register_model("toy2", lambda c: None, configs, "nobody",
+                           variants={"bad": zoo.Variant("?", "Toy Table 1", {"colour": 1})})
+
+
+def test_the_train_command_knows_the_variants(capsys):
+    from models.train import main
+
+    with pytest.raises(SystemExit):
+        main(["hdgan/no-such-row"])
+    err = capsys.readouterr().err
+    assert "unknown zoo model(s) hdgan/no-such-row" in err and "hdgan/no-local" in err

@@ -22,8 +22,10 @@ from models.common.checkpoint import load_training_state
 from models.common.trainer import CHECKPOINT
 from models.common.zoo import MODELS, list_models
 from models.train import train_model
+from zoo_lists import OWN_TEST_FILE
 
-FULL_SIZE = [(name, config) for name in list_models() for config in MODELS.get(name).configs if config != "tiny"]
+FULL_SIZE = [(name, config) for name in list_models() if name not in OWN_TEST_FILE
+             for config in MODELS.get(name).configs if config != "tiny"]
 COCO = [(name, config) for name, config in FULL_SIZE if config == "paper-coco"]
 #: train overrides that make every phase of a model last one epoch (the trainer then runs one step of each)
 ONE_EPOCH_PER_PHASE = {"stackgan": {"stage1_epochs": 1, "epochs": 2}}

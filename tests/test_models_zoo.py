@@ -13,13 +13,17 @@ import models  # noqa: F401  (registers the zoo)
 from models.common.checkpoint import load_training_state
 from models.common.phases import phase_at
 from models.common.trainer import CHECKPOINT
-from models.common.zoo import MODELS, NoWeightsError, has_weights, list_models, load_pretrained, weights_path
+from models.common.zoo import (MODELS, NoWeightsError, has_weights, list_models, list_variants, load_pretrained,
+                               weights_path)
 from models.train import train_model
 from t2ibench.data import load_dataset
 from t2ibench.registry import list_generators, load_generator
+from zoo_lists import OWN_TEST_FILE, ZOO
 
-ZOO = ["attngan", "dmgan", "gan-int-cls", "hdgan", "stackgan", "stackgan++"]
 SHIPPED = [name for name in ZOO if has_weights(name, "shapes")]
+#: the ablation variants whose tiny weights are shipped (README: the variants table says which are)
+SHIPPED_VARIANTS = [name for name in list_variants() if has_weights(name, "shapes")]
+
 CAPTIONS = ["a big red circle on a black background", "a small blue square in the top left corner",
             "there is a large green triangle on a white background", "a tiny yellow star on plain gray"]
 
@@ -38,7 +42,7 @@ def test_every_zoo_model_ships_tiny_shapes_weights():
 
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", SHIPPED + SHIPPED_VARIANTS)
 def test_generate_contract(name, shapes_test):
     gen = load_generator(name, dataset=shapes_test)
     a = gen.generate(CAPTIONS, seed=3)
@@ -65,7 +69,7 @@ def test_shipped_model_follows_its_captions(name, shapes_test):
     assert abs(accuracy - manifest["quality"]["class_accuracy"]) < 0.1, (accuracy, manifest["quality"])
 
 
-@pytest.mark.parametrize("name", ZOO)
+@pytest.mark.parametrize("name", [n for n in ZOO if n not in OWN_TEST_FILE])
 def test_training_smoke_run_writes_everything(name, tmp_path):
     torch.set_num_threads(1)
     train = {"batch_size": 8, **({"stage1_epochs": 1} if name == "stackgan" else {})}   # StackGAN: both phases
@@ -114,7 +118,8 @@ def test_interrupted_training_resumes_with_the_same_optimizer_state(name, train,
     monkeypatch.setattr(data_module.GANTrainingData, "batch", real_batch)
     resumed = _tiny_run(tmp_path / "run", epochs=2, name=name, train=train)
     assert resumed["sha256"] == ref["sha256"]                        # the same exported weights
-    assert resumed["history"] == [{**h, "seconds": r["seconds"]} for h, r in zip(ref["history"], resumed["history"])]
+    assert resumed["history"] == [{**h, "seconds": r["seconds"], "cpu_seconds": r["cpu_seconds"]}
+                                 for h, r in zip(ref["history"], resumed["history"])]
     phases = MODELS.get(name).build(MODELS.get(name).config("tiny", train={"epochs": 2, **train})).phases()
     assert [h["phase"] for h in resumed["history"]] == [phases[phase_at(phases, e)[0]].name for e in range(2)]
     a = load_training_state(tmp_path / "ref" / name / CHECKPOINT)
@@ -132,7 +137,7 @@ def test_a_finished_run_trained_further_equals_a_longer_run(tmp_path):
     _tiny_run(tmp_path / "extended", epochs=1)
     extended = _tiny_run(tmp_path / "extended", epochs=2)
     assert extended["sha256"] == longer["sha256"] and len(extended["history"]) == 2
-    assert extended["train_time_s"] == pytest.approx(sum(h["seconds"] for h in extended["history"]), abs=0.1)
+    assert extended["train_time_s"] == pytest.approx(sum(h["cpu_seconds"] for h in extended["history"]), abs=0.1)
     with pytest.raises(ValueError, match="only train.epochs may grow"):
         _tiny_run(tmp_path / "extended", epochs=3, train={"lr_g": 1e-4})
     with pytest.raises(ValueError, match="only train.epochs may grow"):
@@ -181,7 +186,20 @@ def test_readme_zoo_table_is_the_manifests_report():
     assert block and block.group(1) == report()
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+def test_readme_variants_table_is_the_registry():
+    """The README's table of ablation variants is ``python -m models.train --variants``."""
+    import re
+    from pathlib import Path
+
+    from models.train import variants_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- variants-table: python -m models.train --variants -->\n(.*?)\n<!-- /variants-table -->",
+                      readme, re.S)
+    assert block and block.group(1) == variants_table()
+
+
+@pytest.mark.parametrize("name", SHIPPED + SHIPPED_VARIANTS)
 def test_shipped_model_kept_the_tiny_budget(name):
     """The budget rule of the README's tiny recipe, read from what each run recorded: at most
     TRAIN_BUDGET_MIN minutes of training on one thread, the shipped config's epochs all trained, and a
@@ -223,3 +241,49 @@ def test_train_command_line_errors_say_what_to_do(args, expected, capsys, shared
         assert main(args) == 2
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err
+
+
+def _tensor_digests(path) -> dict[str, str]:
+    """sha256 of every floating, non-constant tensor (>= 64 numbers) of a safetensors file, cast to float16 (the
+    zoo ships fp16; an evaluator's fp32 tensor copied into a zoo file would hash the same) -> tensor name.
+    Constant tensors (a BatchNorm's untouched ones and zeros) are equal across any two networks and skipped."""
+    import hashlib
+
+    from safetensors.torch import load_file
+
+    return {hashlib.sha256(t.to(torch.float16).contiguous().numpy().tobytes()).hexdigest(): k
+            for k, t in load_file(str(path)).items()
+            if t.is_floating_point() and t.numel() >= 64 and t.min() != t.max()}
+
+
+def test_no_shipped_model_trains_against_an_evaluator():
+    """Issue 12, TISE Sec. 4.2: a network a metric scores with (evaluation DAMSM, VSE++, VS maps, tiny CLIP,
+    shapes classifier) is never one a model trains against. Every shipped generator's manifest records the
+    networks it trained against (text encoder, init_from sources, frozen pretrained parts) by sha256: each is
+    a shipped zoo file and none is an evaluator file; and no tensor of any file in models/weights (training
+    networks and generators alike) equals a tensor of an evaluator."""
+    from models.common.text_encoder import ZOO_WEIGHTS_DIR
+    from models.train import shipped_manifests
+    from t2ibench.evaluators.checkpoint import WEIGHTS_DIR
+    from t2ibench.io import sha256_file
+
+    evaluators = {sha256_file(p): p.name for p in WEIGHTS_DIR.glob("*.safetensors")}
+    assert len(evaluators) == 5
+    zoo_files = {sha256_file(p): p for p in ZOO_WEIGHTS_DIR.rglob("*.safetensors")}
+    checked = 0
+    for path in shipped_manifests(ZOO_WEIGHTS_DIR):
+        m = json.loads(path.read_text())
+        if "model" not in m:
+            continue
+        used = [m["text_encoder_sha256"]] + [r["sha256"] for r in m.get("init_from", []) + m.get("pretrained", [])]
+        for digest in used:
+            assert digest not in evaluators, f"{m['model']} trained against the evaluator {evaluators.get(digest)}"
+            assert digest in zoo_files, f"{m['model']}: a training network {digest[:12]} is not a shipped zoo file"
+            checked += 1
+    assert checked >= len(ZOO)
+    evaluator_tensors = {}
+    for p in WEIGHTS_DIR.glob("*.safetensors"):
+        evaluator_tensors.update({d: f"{p.name}:{k}" for d, k in _tensor_digests(p).items()})
+    for p in zoo_files.values():
+        shared = {k: evaluator_tensors[d] for d, k in _tensor_digests(p).items() if d in evaluator_tensors}
+        assert not shared, f"{p.name} holds evaluator tensors: {shared}"

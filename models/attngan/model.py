@@ -30,14 +30,21 @@ class AttnGANFamily(TextToImageGAN):
         self.discriminators = multi_scale(self.image_sizes, config["ndf"], config["text_dim"],
                                           spectral_norm=spectral_norm)
 
+    def condition(self, batch, out):
+        """The sentence feature the discriminators' conditional heads read: the batch's (the zoo DAMSM's);
+        a model whose generator re-encodes the caption (KT-GAN's guided text encoder) returns its own."""
+        return batch.text.sentence
+
     def discriminator_loss(self, batch, fake):
-        s, s_wrong = batch.text.sentence, batch.wrong_text.sentence
+        s = self.condition(batch, fake)
+        s_wrong = s.roll(1, 0)   # the mismatched captions of TrainBatch.wrong_text
         losses = [L.discriminator_loss(d, real, x_fake, s, s_wrong)
                   for d, real, x_fake in zip(self.discriminators, batch.images, fake.images)]
         return {"loss": sum(losses), **{f"stage{i}": v.detach() for i, v in enumerate(losses)}}
 
     def generator_loss(self, batch, out):
-        terms = self.with_kl(L.adversarial_generator_loss(self.discriminators, out.images, batch.text.sentence), out)
+        terms = self.with_kl(L.adversarial_generator_loss(self.discriminators, out.images, self.condition(batch, out)),
+                             out)
         loss = terms.pop("loss")
         if self.config["damsm_lambda"]:
             if self.text_encoder is None:

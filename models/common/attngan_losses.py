@@ -13,6 +13,11 @@ as in AttnGAN's ``code/miscc/losses.py``:
   CUB, 50 for COCO in AttnGAN's configs) — the word (``L1^w + L2^w``) and sentence
   (``L1^s + L2^s``) terms of :mod:`t2ibench.evaluators.damsm`, computed with the generator's
   own frozen DAMSM (:mod:`models.common.text_encoder`), pairs of one class masked.
+
+``kind`` picks the adversarial terms of :data:`models.common.gan_losses.LOSSES` (default ``"bce"``, AttnGAN's;
+CPGAN's Eq. 4-5 are the same sums in ``"hinge"`` form). The condition a discriminator's conditional head reads
+is passed to ``d.cond_logits`` as given: the sentence embedding, or the whole encoded text for a head that
+attends to the words (CPGAN's fine-grained conditional discriminator).
 """
 from __future__ import annotations
 
@@ -21,12 +26,11 @@ import torch
 from models.common.gan_losses import LOSSES
 from t2ibench.evaluators.damsm import damsm_loss, fit_to_backbone
 
-_REAL, _FAKE, _GEN = LOSSES["bce"]
 
-
-def discriminator_loss(d, real: torch.Tensor, fake: torch.Tensor, sentence: torch.Tensor,
-                       wrong_sentence: torch.Tensor) -> torch.Tensor:
+def discriminator_loss(d, real: torch.Tensor, fake: torch.Tensor, sentence, wrong_sentence,
+                       kind: str = "bce") -> torch.Tensor:
     """AttnGAN's ``discriminator_loss`` for one stage (images in [-1, 1], ``fake`` detached)."""
+    _REAL, _FAKE, _ = LOSSES[kind]
     h_real, h_fake = d.features(real), d.features(fake)
     cond_real = _REAL(d.cond_logits(h_real, sentence))
     cond_fake = _FAKE(d.cond_logits(h_fake, sentence))
@@ -37,9 +41,11 @@ def discriminator_loss(d, real: torch.Tensor, fake: torch.Tensor, sentence: torc
             + (_FAKE(d.uncond_logits(h_fake)) + cond_fake + cond_wrong) / 3)
 
 
-def adversarial_generator_loss(discriminators, images, sentence: torch.Tensor, uncond_weight: float = 1.0) -> torch.Tensor:
+def adversarial_generator_loss(discriminators, images, sentence, uncond_weight: float = 1.0,
+                               kind: str = "bce") -> torch.Tensor:
     """Σ over stages of the conditional and ``uncond_weight`` × the unconditional non-saturating terms
     (StackGAN++'s joint loss, Eq. 5-6, weighs the latter; AttnGAN's Eq. 3 with weight 1)."""
+    _GEN = LOSSES[kind][2]
     total = 0.0
     for d, x in zip(discriminators, images):
         h = d.features(x)
@@ -49,12 +55,14 @@ def adversarial_generator_loss(discriminators, images, sentence: torch.Tensor, u
     return total
 
 
-def damsm_generator_loss(text_encoder, image: torch.Tensor, text, class_ids, weight: float) -> tuple[torch.Tensor, dict]:
+def damsm_generator_loss(text_encoder, image: torch.Tensor, text, class_ids, weight: float,
+                         **image_options) -> tuple[torch.Tensor, dict]:
     """``weight · (L1^w + L2^w + L1^s + L2^s)`` of the final ``image`` (in [-1, 1], brought to the
-    DAMSM's input size as its own preprocessing does) against its captions."""
+    DAMSM's input size as its own preprocessing does) against its captions; ``image_options`` go to the
+    image encoder (CPGAN's object-aware encoder: whether generated images get detected object regions)."""
     damsm = text_encoder.damsm
     cfg = damsm.config
-    regions, glob = damsm.encode_images(fit_to_backbone(image, cfg, value_range=(-1.0, 1.0)))
+    regions, glob = damsm.encode_images(fit_to_backbone(image, cfg, value_range=(-1.0, 1.0)), **image_options)
     out = damsm_loss(regions, glob, text.words, text.sentence, text.lengths, class_ids.cpu().numpy(), cfg["gamma1"],
                      cfg["gamma2"], cfg["gamma3"], cfg["eq10"])
     return weight * out["loss"], {"damsm_w": out["w_loss0"] + out["w_loss1"], "damsm_s": out["s_loss0"] + out["s_loss1"]}

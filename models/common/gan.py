@@ -100,14 +100,24 @@ class TextToImageGAN(nn.Module):
         self.config = dict(config)
         self.discriminators = nn.ModuleList()
 
+    def load_pretrained_parts(self, dataset: str, device="cpu") -> list[dict]:
+        """Load the frozen pretrained networks this model trains against (SDN's source VGG19, CPGAN's
+        detector, GR-GAN's matcher, ...) for ``dataset``; called by :mod:`models.train` after building
+        the model for training (never for generation). Returns one record per file,
+        ``{"role", "weights", "sha256", "description"}``, which the generator's manifest keeps under
+        ``"pretrained"`` (so a test can prove none of them is an evaluator). Default: none."""
+        return []
+
     def phases(self) -> list:
         """The training phases, in order: by default one GAN phase (:func:`models.common.phases.gan_phase`)."""
         from models.common.phases import gan_phase
 
         return [gan_phase(self.config["train"]["epochs"], has_discriminator=len(self.discriminators) > 0)]
 
-    def start_phase(self, phase) -> None:
-        """Called by the trainer before the first epoch of each phase (and on resume); default: nothing."""
+    def start_phase(self, phase) -> bool | None:
+        """Called by the trainer before the first epoch of each phase (and on resume); default: nothing.
+        Returns True when it re-initialised the generator (KT-GAN's student from its teacher): the
+        trainer then restarts the generator's EMA from the new weights."""
 
     def generator_parameters(self):
         return [p for p in self.generator.parameters() if p.requires_grad]
@@ -149,13 +159,16 @@ class ZooGenerator:
     frozen DAMSM; row ``j`` of a call uses noise drawn from seed ``seed + j``. ``truncation``
     ``(z_dim, t)``: the first ``z_dim`` numbers of each row (z) are truncated to ``[-t, t]``
     (:func:`truncate_normal`) where the model's paper samples so at generation time.
+    ``output_index``: which of the generator's scales ``generate`` returns (default the last, the
+    final image; a side output for HDGAN's Table 2, whose IS is measured on the 64/128/256 px side
+    outputs of one model); it is part of the :attr:`fingerprint`.
     """
 
     def __init__(self, name: str, generator: nn.Module, noise_dim: int, text_encoder: FrozenTextEncoder,
                  device="cpu", batch_size: int = defaults.BATCH_SIZE, info: dict | None = None,
-                 truncation: tuple[int, float] | None = None):
+                 truncation: tuple[int, float] | None = None, output_index: int = -1):
         self.name, self.noise_dim, self.batch_size = name, int(noise_dim), int(batch_size)
-        self.truncation = truncation
+        self.truncation, self.output_index = truncation, int(output_index)
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval().requires_grad_(False)
         self.text_encoder = text_encoder.to(self.device)
@@ -165,7 +178,10 @@ class ZooGenerator:
     def fingerprint(self) -> dict:
         """sha256 of the weights file and of the model's source code: what makes two loaded
         generators produce the same images (image folders keep images only for the same one)."""
-        return {"weights_sha256": self.info.get("sha256"), "code_sha256": self.info.get("code_sha256")}
+        fingerprint = {"weights_sha256": self.info.get("sha256"), "code_sha256": self.info.get("code_sha256")}
+        if self.output_index != -1:
+            fingerprint["output_index"] = self.output_index
+        return fingerprint
 
     @torch.no_grad()
     def generate(self, captions: Sequence[str], seed: int = 0) -> torch.Tensor:
@@ -184,6 +200,6 @@ class ZooGenerator:
 
         def batch(rows):
             text = self.text_encoder.encode_each([captions[r] for r in rows])
-            return to_uint8(self.generator(text, noise[rows]).images[-1]).cpu()
+            return to_uint8(self.generator(text, noise[rows]).images[self.output_index]).cpu()
 
         return run_aligned(batch, len(captions), seed, self.batch_size)

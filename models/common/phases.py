@@ -3,11 +3,14 @@
 A model trains in one or more :class:`Phase` s, in order (StackGAN: Stage-I then Stage-II;
 SDN: Stage-I then Stage-II losses; KT-GAN: teacher, text encoder, student). Each phase lasts
 ``epochs`` epochs; each training step of a phase runs the generator once (unless the phase
-says ``generate=False``) and then every :class:`Update` of the phase in order: the model's
+says ``generate=False``; a phase may name another ``forward`` of the model that makes its output
+from the whole batch, e.g. KT-GAN's image-to-image teacher) and then every :class:`Update` of the
+phase in order: the model's
 loss method named by ``loss`` (called ``loss(batch, out)``; ``out`` detached when
 ``detach``) is minimised by one optimiser step over the trainable parameters of the model's
 attribute ``module`` (``"discriminators"``, ``"generator"``, or any other network the model
-holds).
+holds). A phase may train on batches of its own ``batch_size`` (KT-GAN's text-encoder phase:
+M = 50 pairs); ``None``: ``config["train"]["batch_size"]``.
 
 Optimisers and learning rates come from ``config["train"]`` (defaults in
 :data:`TRAIN_DEFAULTS`): ``optimizer`` "adam" or "adamax" (GR-GAN) with ``betas``; the
@@ -51,12 +54,16 @@ class Update:
 
 @dataclass(frozen=True)
 class Phase:
-    """``epochs`` epochs of ``updates``; ``generate``: run the generator once per step first."""
+    """``epochs`` epochs of ``updates``; ``generate``: run the generator once per step first —
+    ``model.generator(batch.text, noise)``, or ``model.<forward>(batch, noise)`` when ``forward`` names a
+    method; ``batch_size``: this phase's batches (``None``: the config's)."""
 
     name: str
     epochs: int
     updates: tuple[Update, ...]
     generate: bool = True
+    forward: str | None = None
+    batch_size: int | None = None
 
 
 D_UPDATE = Update("d", "discriminators", "discriminator_loss", "lr_d", detach=True)

@@ -5,7 +5,8 @@
   colour × shape of the caption's primary object) puts in the class of the image the
   caption was written for; chance is 1/48 ≈ 0.021.
 - FID against the test split with the classifier's features (the ``shapes`` leaderboard's
-  FID), beside the same FID of the ``noise`` row.
+  FID), beside the same FID of the ``noise`` row; and R-precision (the evaluation DAMSM, DM-GAN's
+  protocol) beside the ``real-mismatched`` row, the floor for text alignment.
 """
 from __future__ import annotations
 
@@ -55,13 +56,16 @@ def accuracy_probe(dataset, text_encoder, noise_dim: int, n_images: int = 256, s
 
 
 def quality_report(generator, dataset, n_images: int = 1000, seed: int = 0, progress: bool = False) -> dict:
-    """``{"class_accuracy", "fid", "fid_noise", "n_images", "chance"}`` on ``dataset`` (shapes test split)."""
+    """``{"class_accuracy", "chance", "fid", "fid_noise", "r_precision", "r_precision_mismatched", "n_images",
+    "seed"}`` on ``dataset`` (shapes test split): the generator's numbers beside those of the ``noise`` (FID)
+    and ``real-mismatched`` (R-precision) reference rows on the same captions."""
     from t2ibench.engine import evaluate
 
-    fid = evaluate(generator, dataset, metrics=["fid"], n_images=n_images, seed=seed, progress=progress,
-                   generator_name="zoo-check").value("fid")
-    fid_noise = evaluate("noise", dataset, metrics=["fid"], n_images=n_images, seed=seed,
-                         progress=progress).value("fid")
+    run = dict(dataset=dataset, n_images=n_images, seed=seed, progress=progress)
+    result = evaluate(generator, metrics=["fid", "r-precision"], generator_name="zoo-check", **run)
+    fid_noise = evaluate("noise", metrics=["fid"], **run).value("fid")
+    mismatched = evaluate("real-mismatched", metrics=["r-precision"], **run).value("r-precision")
     return {"class_accuracy": round(conditioning_accuracy(generator, dataset, n_images, seed), 4),
-            "chance": round(1 / dataset.num_classes, 4), "fid": round(fid, 3), "fid_noise": round(fid_noise, 3),
-            "n_images": n_images, "seed": seed}
+            "chance": round(1 / dataset.num_classes, 4), "fid": round(result.value("fid"), 3),
+            "fid_noise": round(fid_noise, 3), "r_precision": round(result.value("r-precision"), 4),
+            "r_precision_mismatched": round(mismatched, 4), "n_images": n_images, "seed": seed}

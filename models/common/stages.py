@@ -6,7 +6,8 @@ embedding, ``h_0 = InitStage([z, c])``, then ``h_i = stage_i(h_{i-1}, text, c)``
 further stages, and a conv3x3 + tanh image head at every stage. The models differ only in
 their stage modules (StackGAN++: joint conditioning + residual; AttnGAN: word attention;
 DM-GAN: dynamic memory), which return ``(h_i, extra)`` — ``extra`` (e.g. attention maps) is
-collected in ``GeneratorOutput.extras["stages"]``.
+collected in ``GeneratorOutput.extras["stages"]`` — or ``(h_i, extra, text)`` to hand the next stage an
+updated text (KT-GAN's AATM re-weights the word features block by block).
 
 :class:`InitStage` is ``INIT_STAGE_G`` of StackGAN++ / AttnGAN / DM-GAN: ``[z, c]`` -> a
 fully connected layer to ``16·ngf × 4 × 4`` (doubled, then halved by a GLU), BatchNorm,
@@ -49,7 +50,8 @@ class InitStage(nn.Module):
 class StagedGenerator(nn.Module):
     """``forward(text, noise [N, z_dim + c_dim])`` -> one image per stage, smallest first.
 
-    ``stages``: modules called as ``stage(h, text, c) -> (h', extra)``; ``widths``: the channels
+    ``stages``: modules called as ``stage(h, text, c) -> (h', extra)`` or ``(h', extra, text')`` (the next
+    stage then reads ``text'``); ``widths``: the channels
     of ``h`` after the init stage and after each further stage (for the image heads).
     """
 
@@ -64,10 +66,19 @@ class StagedGenerator(nn.Module):
     def forward(self, text, noise: torch.Tensor) -> GeneratorOutput:
         z, eps = split_noise(noise, self.z_dim, self.c_dim)
         c, mu, logvar = self.ca(text.sentence, noise=eps)
-        h = self.init(torch.cat([z, c], dim=1))
+        h = carry = self.init(torch.cat([z, c], dim=1))
         images, extras = [self.to_images[0](h)], []
         for stage, head in zip(self.stages, self.to_images[1:]):
-            h, extra = stage(h, text, c)
+            h, extra, *passed = stage(h, text, c)
+            text = passed[0] if passed else text
+            h, carry = self.skip(h, carry)
             images.append(head(h))
             extras.append(extra)
         return GeneratorOutput(images, mu, logvar, extras={"stages": extras})
+
+    def skip(self, h: torch.Tensor, carry: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A connection carried from the init stage across the further stages: called after each further
+        stage with its output ``h`` and ``carry`` (``h_0`` at the first call); returns ``(h, carry)`` for the
+        image head and the next call. Default: none (CPGAN adds a residual from ``C_0``, up-sampled stage by
+        stage)."""
+        return h, carry

@@ -111,10 +111,14 @@ class FrozenTextEncoder:
 
     @torch.no_grad()
     def encode_ids(self, ids: torch.Tensor, lengths: torch.Tensor) -> EncodedText:
-        """Token ids ``[N, L]`` (L <= max length) and lengths ``[N]`` -> :class:`EncodedText`."""
+        """Token ids ``[N, L]`` (L <= max length) and lengths ``[N]`` -> :class:`EncodedText`; its
+        ``extras["ids"]`` keeps the token ids ``[N, T]`` (0-padded) for a model that re-encodes the
+        caption with a text encoder of its own (KT-GAN's guided text encoder inside its generator)."""
         words, sentence = self.damsm.encode_text(ids.to(self.device), lengths)
         mask = torch.arange(words.shape[2], device=self.device)[None, :] >= lengths.to(self.device)[:, None]
-        return EncodedText(sentence, words, mask, lengths.to(self.device))
+        padded = torch.zeros(ids.shape[0], words.shape[2], dtype=torch.long, device=self.device)
+        padded[:, :ids.shape[1]] = ids.to(self.device)
+        return EncodedText(sentence, words, mask, lengths.to(self.device), {"ids": padded})
 
     def encode(self, captions) -> EncodedText:
         ids, lengths = self.tokenizer.batch(list(captions))

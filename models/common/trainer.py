@@ -16,7 +16,9 @@ What it writes to ``out_dir``:
   trained further with more ``epochs`` (the only setting that may change on resume);
 - ``samples/epoch_NNN.png``: a captioned grid of the EMA generator on fixed test captions
   and fixed noise;
-- ``losses.csv`` (one row per epoch: the mean of every loss term, seconds) and ``losses.png``.
+- ``losses.csv`` (one row per epoch: the mean of every loss term, wall ``seconds`` and ``cpu_seconds`` — the
+  CPU time of the training process, all its threads, which unlike wall time does not grow when other jobs
+  share the machine) and ``losses.png``.
 
 The model declares what is trained (:mod:`models.common.phases`): its phases in order, each
 with its updates (a loss method of the model and the network it steps), the optimiser
@@ -146,9 +148,12 @@ class GANTrainer:
 
     # ------------------------------------------------------------------ phases
     def enter_phase(self, index: int) -> None:
-        """Make phase ``index`` current: the model's hook, then fresh optimizers for its updates."""
+        """Make phase ``index`` current: the model's hook, then fresh optimizers for its updates. When the
+        hook says it re-initialised the generator (KT-GAN's student from its teacher), the G EMA restarts
+        from the new weights."""
         phase = self.phases[index]
-        self.model.start_phase(phase)
+        if self.model.start_phase(phase) and self.ema is not None:
+            self.ema = EMA(self.model.generator, self.ema.decay)
         self.optimizers = {u.name: make_optimizer((p for p in getattr(self.model, u.module).parameters()
                                                    if p.requires_grad), self.train_cfg, u.lr)
                            for u in phase.updates}
@@ -206,7 +211,8 @@ class GANTrainer:
         out = None
         if phase.generate:
             with cuda_autocast:
-                out = model.generator(batch.text, noise)
+                out = (getattr(model, phase.forward)(batch, noise) if phase.forward
+                       else model.generator(batch.text, noise))
                 out.noise = noise
         terms = {}
         for update in phase.updates:
@@ -237,14 +243,15 @@ class GANTrainer:
             self.load(ckpt)
         if self.world > 1:
             dist.barrier()  # every rank has read the checkpoint before rank 0 may overwrite it
-        bs = self.train_cfg["batch_size"]
         n = len(self.data)
+        bs = max(p.batch_size or self.train_cfg["batch_size"] for p in self.phases)
         if n < bs * self.world:
             raise ValueError(f"training set of {n} images is smaller than one batch of {bs} x {self.world} "
                              f"process(es)")
         noise_dim, done = self.model.noise_dim, 0
         while self.epoch < epochs and (max_steps is None or done < max_steps):
             index, in_phase = phase_at(self.phases, self.epoch)
+            bs = self.phases[index].batch_size or self.train_cfg["batch_size"]
             if index != self.phase_index:
                 self.enter_phase(index)
             for update in self.phases[index].updates:
@@ -255,7 +262,7 @@ class GANTrainer:
             for cap in (steps_per_epoch, None if max_steps is None else max_steps - done):
                 steps = steps if cap is None else min(steps, cap)
             g = noise_generator(self.seed, self.epoch, self.rank)
-            t0, sums = time.time(), {}
+            t0, cpu0, sums = time.time(), time.process_time(), {}
             bar = tqdm(self.data.batches([order[s * bs:(s + 1) * bs] for s in range(steps)], self.epoch,
                                          self.device, self.seed),
                        total=steps, desc=f"epoch {self.epoch + 1}/{epochs} ({self.phases[index].name})",
@@ -270,7 +277,7 @@ class GANTrainer:
             self.epoch += 1
             row = {"epoch": self.epoch, "phase": self.phases[index].name,
                    **{k: round(v / max(steps, 1), 5) for k, v in sums.items()},
-                   "seconds": round(time.time() - t0, 1)}
+                   "seconds": round(time.time() - t0, 1), "cpu_seconds": round(time.process_time() - cpu0, 1)}
             if self.probe is not None and self.rank == 0:
                 row.update({f"probe_{k}": v for k, v in self.probe(self.sampling_generator()).items()})
             self.history.append(row)

@@ -7,12 +7,20 @@ CUB/COCO at full size, for a GPU; ``tiny``: ``shapes`` at 64 px on 2 CPU cores) 
 :func:`t2ibench.registry.register_generator`. The factory loads the shipped weights
 ``models/weights/<name>-<dataset>.safetensors`` (fp16, verified against the sha256 in the
 manifest ``<name>-<dataset>.json`` beside it) or a user's file given as ``weights=``.
+
+**Ablation variants.** A package may register the variants its paper's tables report
+(``variants={"aatm-b1": Variant(...)}``): each becomes a zoo model of its own named
+``<model>/<variant>`` (e.g. ``ktgan/aatm-b1``) — same build function, every config with the
+variant's ``overrides`` merged in (top-level keys replaced, ``train`` keys merged) — trained with
+``python -m models.train ktgan/aatm-b1`` and shipped as ``models/weights/ktgan/aatm-b1-shapes.*``.
+A variant names the paper table whose row it is (``table``), so the rows of one table can be
+trained under one budget and listed together (:func:`list_variants`).
 """
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.common.gan import TextToImageGAN, ZooGenerator
@@ -25,12 +33,26 @@ class NoWeightsError(ValueError):
     """A zoo model has no trained weights for the requested dataset."""
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One ablation row of a paper's table: ``overrides`` of the model's configs (top-level keys
+    replaced, ``train`` merged key by key), the ``table`` it is a row of (e.g. "KT-GAN Table II")
+    and what it changes, in words (``description``)."""
+
+    description: str
+    table: str
+    overrides: dict = field(default_factory=dict)
+
+
 @dataclass
 class ZooModel:
     name: str
     build: Callable[[dict], TextToImageGAN]
     configs: dict[str, dict]
     paper: str
+    #: for an ablation variant: the model it varies and its :class:`Variant`
+    parent: str | None = None
+    variant: Variant | None = None
 
     def config(self, which: str = "tiny", **overrides) -> dict:
         """A copy of config ``which`` (its ``train`` completed from
@@ -55,19 +77,50 @@ class ZooModel:
 MODELS = Registry("zoo model")
 
 
-def register_model(name: str, build: Callable[[dict], TextToImageGAN], configs: dict[str, dict], paper: str) -> None:
-    """Register a zoo model and the generator factory that loads its shipped weights."""
-    MODELS.register(name, ZooModel(name, build, configs, paper))
+def with_overrides(config: dict, overrides: dict) -> dict:
+    """A copy of ``config`` with ``overrides``: top-level keys replaced, ``train`` merged key by key."""
+    merged = {**copy.deepcopy(config), **copy.deepcopy({k: v for k, v in overrides.items() if k != "train"})}
+    if "train" in overrides:
+        merged["train"] = {**merged["train"], **copy.deepcopy(overrides["train"])}
+    return merged
 
-    def factory(dataset, device: str = "cpu", weights=None) -> ZooGenerator:
-        return load_pretrained(name, dataset, device=device, weights=weights)
 
-    factory.__doc__ = f"{name} ({paper}) with its shipped weights for the dataset (or ``weights=PATH``)."
+def register_model(name: str, build: Callable[[dict], TextToImageGAN], configs: dict[str, dict], paper: str,
+                   variants: dict[str, Variant] | None = None) -> None:
+    """Register a zoo model, the generator factory that loads its shipped weights, and each of its
+    ablation ``variants`` as the model ``<name>/<variant>`` (with its own factory and weights)."""
+    _register(ZooModel(name, build, configs, paper))
+    for key, variant in (variants or {}).items():
+        for config_name, config in configs.items():
+            unknown = set(variant.overrides) - set(config)
+            if unknown:
+                raise ValueError(f"{name}/{key}: overrides of unknown config keys {sorted(unknown)} "
+                                 f"(config {config_name!r})")
+        _register(ZooModel(f"{name}/{key}", build, {k: with_overrides(c, variant.overrides)
+                                                    for k, c in configs.items()}, paper, name, variant))
+
+
+def _register(entry: ZooModel) -> None:
+    name, paper = entry.name, entry.paper
+    MODELS.register(name, entry)
+
+    def factory(dataset, device: str = "cpu", weights=None, side_output: int | None = None) -> ZooGenerator:
+        return load_pretrained(name, dataset, device=device, weights=weights, side_output=side_output)
+
+    factory.__doc__ = (f"{name} ({paper}) with its shipped weights for the dataset (or ``weights=PATH``); "
+                       f"``side_output=PX``: the generator's output at that scale instead of the final image.")
     register_generator(name, factory)
 
 
-def list_models() -> list[str]:
-    return MODELS.names()
+def list_models(variants: bool = False) -> list[str]:
+    """The zoo's model names, sorted; with ``variants`` the ablation variants (``model/variant``) too."""
+    return [n for n in MODELS.names() if variants or "/" not in n]
+
+
+def list_variants(name: str | None = None, table: str | None = None) -> list[str]:
+    """The ablation variants (``model/variant``) of model ``name`` and/or of paper table ``table``."""
+    return [n for n in MODELS.names() if "/" in n and (name is None or MODELS.get(n).parent == name)
+            and (table is None or MODELS.get(n).variant.table == table)]
 
 
 def weights_path(name: str, dataset: str, folder=ZOO_WEIGHTS_DIR) -> Path:
@@ -94,12 +147,14 @@ def code_sha256(build: Callable) -> str:
     return h.hexdigest()
 
 
-def load_pretrained(name: str, dataset, device: str = "cpu", weights=None, text_encoder_weights=None) -> ZooGenerator:
+def load_pretrained(name: str, dataset, device: str = "cpu", weights=None, text_encoder_weights=None,
+                    side_output: int | None = None) -> ZooGenerator:
     """The trained generator ``name`` for ``dataset`` (a loaded dataset or its name) as a
     :class:`ZooGenerator`. Errors: :class:`NoWeightsError` when nothing was trained for that
     dataset; ``ValueError`` for a corrupt file, a wrong hash or an image size mismatch.
     ``text_encoder_weights``: another zoo text encoder than the shipped one (it must be the one
-    the model was trained with: its sha256 is checked against the manifest)."""
+    the model was trained with: its sha256 is checked against the manifest). ``side_output``: return the
+    generator's images at this size (one of its scales, e.g. HDGAN's side outputs; default the final image)."""
     from t2ibench.evaluators.checkpoint import load_into, load_state
 
     entry = MODELS.get(name)
@@ -118,6 +173,12 @@ def load_pretrained(name: str, dataset, device: str = "cpu", weights=None, text_
         raise ValueError(f"{name} weights {path} make {config['image_size']} px images; dataset "
                          f"{dataset_name!r} is loaded at {size} px")
     model = entry.build(config)
+    output_index = -1
+    if side_output is not None:
+        if side_output not in model.image_sizes:
+            raise ValueError(f"{name}: side_output {side_output} px is not one of its scales "
+                             f"{', '.join(map(str, model.image_sizes))}")
+        output_index = model.image_sizes.index(side_output) - len(model.image_sizes)  # -1: the final image
     load_into(model.generator, state, path, what=f"{name} weights")
     text_encoder = text_encoder_for(config, dataset_name, weights=text_encoder_weights, device=device)
     expected = manifest.get("text_encoder_sha256")
@@ -128,4 +189,5 @@ def load_pretrained(name: str, dataset, device: str = "cpu", weights=None, text_
     return ZooGenerator(name, model.generator, model.noise_dim, text_encoder, device=device,
                         info={"weights": path.name, "sha256": digest, "code_sha256": code_sha256(entry.build),
                               "config": config},
-                        truncation=(config["z_dim"], config["truncation"]) if config.get("truncation") else None)
+                        truncation=(config["z_dim"], config["truncation"]) if config.get("truncation") else None,
+                        output_index=output_index)

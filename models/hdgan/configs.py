@@ -16,13 +16,20 @@ channels: ``ndf`` 32), ``maxepoch`` 600 with ``epoch_decay`` 100.
 ``tiny``: ``shapes`` with side outputs 16/32/64 px, narrower, residual branches initialised at
 zero (see :mod:`.networks`: without it the tiny model collapsed), 19 epochs, constant lr, G EMA 0.99,
 no crop or flip (the recipe and its measured accuracy: README, "The tiny recipe").
+
+Ablations (:data:`VARIANTS`, Sec. 5): ``nested_sides`` are the side outputs (indices, smallest first)
+that get a discriminator, ``local_loss`` switches the adaptive local image loss. Every row of Tables 5
+and 6 is trained for :data:`ABLATION_EPOCHS` epochs of ``tiny`` (the tables' budget, about 15 minutes on
+one thread each; ``hdgan/full`` is the full model at that budget). Table 5's "With Local" column is the
+64 + 256 model of Table 6 (Sec. 5.2 runs both columns "with side output 64×64 and 256×256").
 """
 from models.common.data import RELEASED_DATA_PIPELINE
+from models.common.zoo import Variant
 
 PAPER = {
     "dataset": "cub", "image_size": 256, "side_sizes": [64, 128, 256], "text_dim": 256, "z_dim": 100, "c_dim": 128,
     "ngf": 64, "ndf": 64, "t_dim": 128, "patch_variant": "paper", "loss_average": "paper", "kl_weight": 4.0,
-    "zero_init_residual": False,
+    "zero_init_residual": False, "nested_sides": [0, 1, 2], "local_loss": True,
     "train": {"epochs": 500, "batch_size": 16, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "ema": None,
               "lr_decay_every": 100, **RELEASED_DATA_PIPELINE},
 }
@@ -38,3 +45,21 @@ TINY = {
 }
 
 CONFIGS = {"paper": PAPER, "code": CODE, "tiny": TINY}
+
+#: epochs of every row of HDGAN's Tables 5 and 6 (the ablation budget: about 15 min on one thread each)
+ABLATION_EPOCHS = 10
+
+
+def _row(description: str, table: str, **overrides) -> Variant:
+    return Variant(description, table, {**overrides, "train": {"epochs": ABLATION_EPOCHS}})
+
+
+VARIANTS = {
+    "full": _row("all three hierarchically-nested discriminators (64, 128, 256)", "HDGAN Table 6"),
+    "d-256": _row("a discriminator on the final 256 output only", "HDGAN Table 6", nested_sides=[2]),
+    "d-128-256": _row("discriminators on the 128 and 256 side outputs", "HDGAN Table 6", nested_sides=[1, 2]),
+    "d-64-256": _row("discriminators on the 64 and 256 side outputs (also Table 5's \"With Local\")",
+                     "HDGAN Table 6", nested_sides=[0, 2]),
+    "no-local": _row("side outputs 64 and 256 without the local image loss (\"No Local\")", "HDGAN Table 5",
+                     nested_sides=[0, 2], local_loss=False),
+}

@@ -13,6 +13,13 @@ For each scale ``i`` with discriminator ``D_i``, Eq. 4 sums five terms with
 ``patch_variant``: ``"paper"`` uses R = 1, 3, 5 at the three scales (smallest first), ``"code"``
 the released code's 1, 1, 5 (DESIGN §5); ``patch_r`` in the config is derived from it.
 
+**Ablation switches** (Sec. 5): ``nested_sides`` — the side outputs (indices, smallest first) that get
+a hierarchically-nested discriminator; the others are still produced by the generator but nothing
+supervises them (Table 6: {256}, {128, 256}, {64, 256}, all three); ``local_loss`` — the adaptive
+local image loss on (True) or off ("No Local", Table 5 and Sec. 5.2, with side outputs 64 and 256).
+Table 2's IS of the side outputs of one model needs no switch: load the generator with
+``side_output=PX`` (:func:`models.common.zoo.load_pretrained`).
+
 ``loss_average``: ``"paper"`` sums the three pair terms as Eq. 4 prints them; ``"code"`` is the
 released ``HDGan.py`` (``compute_d_pair_loss``): ``L_2(D(x, t)) + (L̄_2(D(x̂, t)) + L̄_2(D(x, t_w))) / 2``,
 the matching-aware average of GAN-INT-CLS (:func:`models.common.gan_losses.discriminator_loss`).
@@ -46,6 +53,16 @@ def patch_sizes(variant: str, n_scales: int) -> tuple[int, ...]:
     return r
 
 
+def nested_sides(sides, n_scales: int) -> tuple[int, ...]:
+    """The config's ``nested_sides`` checked: distinct side-output indices in ``0..n_scales-1`` that include
+    the final output (every row of HDGAN's Table 6 keeps the 256 px discriminator), sorted."""
+    sides = tuple(sorted(set(int(i) for i in sides)))
+    if not sides or sides[0] < 0 or sides[-1] != n_scales - 1:
+        raise ValueError(f"nested_sides: expected side-output indices in 0..{n_scales - 1} including the final "
+                         f"output {n_scales - 1}, got {list(sides)}")
+    return sides
+
+
 class HDGAN(TextToImageGAN):
     name = "hdgan"
 
@@ -60,26 +77,32 @@ class HDGAN(TextToImageGAN):
             raise ValueError(f"loss_average: expected one of {', '.join(PAIR_LOSS)}, got {c['loss_average']!r}")
         self.generator = Generator(c["text_dim"], c["z_dim"], c["c_dim"], c["ngf"], self.image_sizes,
                                    c["zero_init_residual"])
-        self.discriminators = nn.ModuleList([
-            Discriminator(s, c["ndf"], c["text_dim"], c["t_dim"], r)
-            for s, r in zip(self.image_sizes, patch_sizes(c["patch_variant"], len(self.image_sizes)))])
+        # configs saved before these switches existed trained the full model: every side, local loss on
+        self.sides = nested_sides(c.get("nested_sides", range(len(self.image_sizes))), len(self.image_sizes))
+        self.local_loss = bool(c.get("local_loss", True))
+        r = patch_sizes(c["patch_variant"], len(self.image_sizes))
+        self.discriminators = nn.ModuleList([Discriminator(self.image_sizes[i], c["ndf"], c["text_dim"], c["t_dim"],
+                                                           r[i]) for i in self.sides])
 
     def discriminator_loss(self, batch, fake):
         t, t_wrong = batch.text.sentence, batch.wrong_text.sentence
         total, parts = 0.0, {}
-        for i, (d, real, x_fake) in enumerate(zip(self.discriminators, batch.images, fake.images)):
-            h_real, h_fake = d.encode(real), d.encode(x_fake)
+        for i, d in zip(self.sides, self.discriminators):
+            h_real, h_fake = d.encode(batch.images[i]), d.encode(fake.images[i])
             pair = PAIR_LOSS[self.config["loss_average"]](d.pair_logits(h_real, t), d.pair_logits(h_fake, t),
                                                           d.pair_logits(h_real, t_wrong))
-            local = _LS_REAL(d.local_logits(h_real)) + _LS_FAKE(d.local_logits(h_fake))
-            parts[f"pair{i}"], parts[f"local{i}"] = pair.detach(), local.detach()
-            total = total + pair + local
+            parts[f"pair{i}"] = pair.detach()
+            total = total + pair
+            if self.local_loss:
+                local = _LS_REAL(d.local_logits(h_real)) + _LS_FAKE(d.local_logits(h_fake))
+                parts[f"local{i}"] = local.detach()
+                total = total + local
         return {"loss": total, **parts}
 
     def generator_loss(self, batch, out):
         t = batch.text.sentence
         adv = 0.0
-        for d, x in zip(self.discriminators, out.images):
-            h = d.encode(x)
-            adv = adv + _LS_GEN(d.pair_logits(h, t)) + _LS_GEN(d.local_logits(h))
+        for i, d in zip(self.sides, self.discriminators):
+            h = d.encode(out.images[i])
+            adv = adv + _LS_GEN(d.pair_logits(h, t)) + (_LS_GEN(d.local_logits(h)) if self.local_loss else 0.0)
         return self.with_kl(adv, out)
