@@ -298,7 +298,7 @@ def plot_curves(folder=None, out=None) -> Path | None:
                          (1 / 48, "chance")):
         ax.axhline(target, color="grey", ls=":", lw=1)
         ax.text(0, target, text, fontsize=7, va="bottom", color="grey")
-    ax.set_xlabel("training time on this machine (min)")
+    ax.set_xlabel("training time (min: CPU time of one thread; wall time for runs recorded before it was measured)")
     ax.set_ylabel(f"shapes-classifier accuracy, {PROBE_N} held-out captions")
     ax.set_title("tiny zoo on shapes: does the model draw the caption's colour and shape?")
     ax.legend(fontsize=7)
