@@ -4,8 +4,6 @@ generation, and the training batches' crop, flip and object boxes — each again
 reference (scipy, the config's numbers, ground-truth boxes of ``shapes``)."""
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
@@ -14,7 +12,7 @@ from models.common.checkpoint import load_training_state
 from models.common.gan import GeneratorOutput, TextToImageGAN, truncate_normal
 from models.common.phases import Phase, Update, learning_rate, make_optimizer
 from models.common.trainer import CHECKPOINT, GANTrainer
-from models.common.zoo import MODELS, weights_path
+from models.common.zoo import weights_path
 from models.train import train_model
 from t2ibench.data import load_dataset
 

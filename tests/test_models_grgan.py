@@ -23,6 +23,7 @@ from models.grgan import itm
 from models.grgan.configs import ABLATION_EPOCHS, TINY_EPOCHS, VARIANTS
 from models.grgan.networks import GRGGenerator, GranularStage, PlainStage, Unrefined, mean_word
 from models.train import train_model
+from interruption import killed_in_epoch
 
 REPO = Path(__file__).resolve().parents[1]
 ITM_FILE = ZOO_WEIGHTS_DIR / "grgan-itm-shapes.safetensors"
@@ -413,19 +414,7 @@ def test_interrupted_training_resumes_with_the_same_adamax_state(tmp_path, monke
     run = (lambda out: train_model("grgan", "tiny", out_dir=out, n_train=16, epochs=2, steps_per_epoch=1,
                                    quality_n=0, probe_n=0, progress=False, overrides={"train": {"batch_size": 8}}))
     ref = run(tmp_path / "ref")
-    from models.common import data as data_module
-
-    real_batch = data_module.GANTrainingData.batch
-
-    def dies_in_epoch_two(self, idx, epoch, device, *args):
-        if epoch == 1:
-            raise KeyboardInterrupt
-        return real_batch(self, idx, epoch, device, *args)
-
-    monkeypatch.setattr(data_module.GANTrainingData, "batch", dies_in_epoch_two)
-    with pytest.raises(KeyboardInterrupt):
-        run(tmp_path / "run")
-    monkeypatch.setattr(data_module.GANTrainingData, "batch", real_batch)
+    killed_in_epoch(monkeypatch, 1, lambda: run(tmp_path / "run"))
     resumed = run(tmp_path / "run")
     assert resumed["sha256"] == ref["sha256"]
     a = load_training_state(tmp_path / "ref" / "grgan" / CHECKPOINT)

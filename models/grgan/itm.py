@@ -414,18 +414,6 @@ class ITMTextEncoder:
 
 
 # ----------------------------------------------------------------------------- training
-def _load_splits(dataset: str, data_root, size: int, progress: bool, n_train: int | None):
-    from t2ibench.data import load_dataset
-
-    if dataset == "shapes":
-        sizes = {"n_train": n_train, "n_test": min(HELDOUT_PAIRS, 2 * n_train)} if n_train else {}
-        return tuple(load_dataset("shapes", split=s, image_size=size, progress=progress and not n_train, **sizes)
-                     for s in ("train", "test"))
-    if data_root is None:
-        raise ValueError(f"dataset {dataset!r}: --data-root (the folder of the real dataset) is required")
-    return tuple(load_dataset(dataset, split=s, image_size=size, root=data_root) for s in ("train", "test"))
-
-
 @torch.no_grad()
 def heldout_retrieval(model: ImageTextMatcher, tokenizer, test, n_pairs: int = HELDOUT_PAIRS) -> dict:
     """Recall@1/@5 both ways on the first ``n_pairs`` test images with their first caption, by the sentence
@@ -474,14 +462,15 @@ def train(out_dir, dataset: str = "shapes", seed: int = 6, device: str = "cpu", 
     stages' resumable checkpoints (``<prefix>.towers``, ``<prefix>.heads``). ``n_train``: a smaller shapes
     train split, ``heldout_n``: fewer held-out pairs (tests)."""
     from t2ibench.data.tokenizer import Tokenizer
-    from t2ibench.evaluators.training import TrainConfig, fit
+    from t2ibench.evaluators.training import TrainConfig, fit, load_train_test
     from t2ibench.io import sha256_file
 
     t0 = time.time()
     stage1, stage2 = STAND_IN_EPOCHS if epochs is None else epochs
     backbone = "clip" if clip_weights else "stand-in"
     size = CLIP_SIZE if backbone == "clip" else tiny_clip.INPUT_SIZE
-    train_ds, test_ds = _load_splits(dataset, data_root, size, progress, n_train)
+    train_ds, test_ds = load_train_test(dataset, size, data_root=data_root, progress=progress and not n_train,
+                                        n_train=n_train, n_test=min(HELDOUT_PAIRS, 2 * n_train) if n_train else None)
     captions = [[str(c) for c in train_ds.captions(i)] for i in range(len(train_ds))]
     tokenizer = CLIPWordTokenizer() if backbone == "clip" else Tokenizer.build(c for caps in captions for c in caps)
     n_caps = min(len(c) for c in captions)

@@ -83,7 +83,7 @@ from t2ibench.imageops import resize_antialiased
 from t2ibench.evaluators.checkpoint import (WEIGHTS_DIR, load_into, load_state, save_state,
                                             write_manifest)
 from t2ibench.safe_load import read_state_dict
-from t2ibench.evaluators.training import add_training_args, command_line, run_info
+from t2ibench.evaluators.training import add_training_args, check_epochs, command_line, load_train_test, run_info
 
 GAMMA1, GAMMA2, GAMMA3 = 4.0, 5.0, 10.0
 EPS = 1e-8
@@ -538,7 +538,6 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
     """
     import random
 
-    from t2ibench.data import load_dataset
     from t2ibench.data.tokenizer import Tokenizer
     from t2ibench.data.training_pairs import CaptionedTrainSet
     from t2ibench.evaluators.training import TrainConfig, fit
@@ -548,25 +547,12 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
     if backbone not in BACKBONES:
         raise ValueError(f"backbone: expected one of {', '.join(BACKBONES)}, got {backbone!r}")
     td = TRAIN_DEFAULTS[backbone]
-    epochs = td["epochs"] if epochs is None else epochs
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
+    epochs = check_epochs(epochs, td["epochs"])
     if backbone == "inception":
         load_inception_state(inception_weights)  # fail before loading any data
     # cnn: 64 px; inception: AttnGAN's 299 px (shapes stops at 256: its 64 px, upsampled by the encoder)
-    kwargs: dict = {"image_size": 64 if backbone == "cnn" or dataset == "shapes" else td["image_size"]}
-    if dataset == "shapes":
-        if n_train is not None:
-            kwargs["n_train"] = n_train
-        if n_test is not None:
-            kwargs["n_test"] = n_test
-        kwargs["progress"] = progress
-    elif data_root is None:
-        raise ValueError(f"dataset {dataset!r}: pass --data-root (the folder of your copy of the dataset)")
-    else:
-        kwargs["root"] = data_root
-    train_ds = load_dataset(dataset, split="train", **kwargs)
-    test_ds = load_dataset(dataset, split="test", **kwargs)
+    train_ds, test_ds = load_train_test(dataset, 64 if backbone == "cnn" or dataset == "shapes" else td["image_size"],
+                                        data_root=data_root, progress=progress, n_train=n_train, n_test=n_test)
     tokenizer = Tokenizer.build(t for i in range(len(train_ds)) for t in train_ds.captions(i))
 
     random.seed(seed)

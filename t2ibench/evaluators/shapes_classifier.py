@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from t2ibench.imageops import resize_antialiased
 from t2ibench.evaluators.checkpoint import WEIGHTS_DIR, load_into, load_state, save_state
-from t2ibench.evaluators.training import add_training_args, command_line, run_info
+from t2ibench.evaluators.training import add_training_args, check_epochs, command_line, load_train_test, run_info
 
 NAME = "shapes-classifier"
 WEIGHTS_FILE = WEIGHTS_DIR / f"{NAME}.safetensors"
@@ -145,19 +145,12 @@ def train_shapes_classifier(out_dir, seed: int = 0, epochs: int = DEFAULT_EPOCHS
     """
     from tqdm.auto import tqdm
 
-    from t2ibench.data import load_dataset
     from t2ibench.io import write_json
 
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
+    check_epochs(epochs)
     out_dir = Path(out_dir)
     t0 = time.time()
-    from t2ibench import defaults
-
-    sizes = dict(n_train=defaults.SHAPES_TRAIN if n_train is None else n_train,
-                 n_test=defaults.SHAPES_TEST if n_test is None else n_test, progress=progress)
-    train = load_dataset("shapes", split="train", image_size=INPUT_SIZE, **sizes)
-    test = load_dataset("shapes", split="test", image_size=INPUT_SIZE, **sizes)
+    train, test = load_train_test("shapes", INPUT_SIZE, progress=progress, n_train=n_train, n_test=n_test)
     x_train, y_train = train.images(range(len(train))), train.class_ids()
     x_test, y_test = test.images(range(len(test))), test.class_ids()
 

@@ -312,17 +312,6 @@ def load_tiny_clip(weights=None, manifest=None, device: str = "cpu",
     return model.to(device).eval(), digest, man
 
 
-def _load_split(dataset: str, split: str, data_root, progress: bool, sizes: dict):
-    from t2ibench.data import load_dataset
-
-    kwargs = dict(sizes) if dataset == "shapes" else {"root": data_root}
-    if dataset == "shapes":
-        kwargs["progress"] = progress
-    elif data_root is None:
-        raise ValueError(f"dataset {dataset!r}: --data-root (the folder of the real dataset) is required")
-    return load_dataset(dataset, split=split, image_size=INPUT_SIZE, **kwargs)
-
-
 def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", epochs: int | None = None,
           data_root=None, progress: bool = True, checkpoint=None, command: str | None = None,
           n_train: int | None = None, n_test: int | None = None, arch: dict | None = None,
@@ -334,19 +323,14 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
     ``n_train``/``n_test`` (shapes pool sizes), ``arch`` (overrides of
     :data:`DEFAULT_ARCH_CONFIG`) and ``batch_size`` are for tests and experiments.
     """
-    from t2ibench import defaults
     from t2ibench.data.tokenizer import Tokenizer
-    from t2ibench.evaluators.training import TrainConfig, fit
+    from t2ibench.evaluators.training import TrainConfig, check_epochs, fit, load_train_test
 
-    epochs = DEFAULT_EPOCHS if epochs is None else epochs
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
+    epochs = check_epochs(epochs, DEFAULT_EPOCHS)
     out_dir = Path(out_dir)
     t0 = time.time()
-    sizes = dict(n_train=defaults.SHAPES_TRAIN if n_train is None else n_train,
-                 n_test=defaults.SHAPES_TEST if n_test is None else n_test)
-    train_ds = _load_split(dataset, "train", data_root, progress, sizes)
-    test_ds = _load_split(dataset, "test", data_root, progress, sizes)
+    train_ds, test_ds = load_train_test(dataset, INPUT_SIZE, data_root=data_root, progress=progress,
+                                        n_train=n_train, n_test=n_test)
     images = train_ds.images(range(len(train_ds)))
     captions = [[str(c) for c in train_ds.captions(i)] for i in range(len(train_ds))]
     tokenizer = Tokenizer.build(c for caps in captions for c in caps)

@@ -160,6 +160,31 @@ def run_info(t_start: float, history: list[dict], **timings: float) -> dict:
             "history": history}
 
 
+def check_epochs(epochs, default: int | None = None) -> int:
+    """``epochs`` (``default`` when None) checked to be an int >= 1, else a ``ValueError`` saying so."""
+    epochs = default if epochs is None else epochs
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
+    return epochs
+
+
+def load_train_test(dataset: str, image_size: int | None = None, *, data_root=None, progress: bool = True,
+                    n_train: int | None = None, n_test: int | None = None) -> tuple:
+    """The ``(train, test)`` splits of ``dataset`` at ``image_size`` px (None: the dataset's default) for a
+    script that trains an evaluator or a stand-in: ``shapes`` is generated here (``n_train`` / ``n_test``,
+    when given, replace its default sizes; ``progress`` shows its rendering), a real dataset is read from
+    ``data_root`` — a ``ValueError`` that says to pass ``--data-root`` when it is missing."""
+    from t2ibench.data import load_dataset
+
+    if dataset == "shapes":
+        kwargs = {"progress": progress, **{k: v for k, v in (("n_train", n_train), ("n_test", n_test)) if v is not None}}
+    elif data_root is None:
+        raise ValueError(f"dataset {dataset!r}: pass --data-root (the folder of your copy of the dataset)")
+    else:
+        kwargs = {"root": data_root}
+    return tuple(load_dataset(dataset, split=split, image_size=image_size, **kwargs) for split in ("train", "test"))
+
+
 def training_settings(defaults: dict, overrides: dict | None = None, epochs: int | None = None) -> dict:
     """A copy of ``defaults`` updated with ``overrides`` (known keys only, else a ``ValueError``) and, when
     given, ``epochs`` (an int >= 1)."""
@@ -169,7 +194,5 @@ def training_settings(defaults: dict, overrides: dict | None = None, epochs: int
         raise ValueError(f"training_overrides: unknown keys {sorted(unknown)}; known: {sorted(settings)}")
     settings.update(overrides or {})
     if epochs is not None:
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
-        settings["epochs"] = epochs
+        settings["epochs"] = check_epochs(epochs)
     return settings

@@ -269,8 +269,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
     image_extractor / text_encoder (+ ``*_weights``, ``*_output``): the fixed feature networks
     (registered extractor names); by default the dataset's (module docstring). Returns the manifest.
     """
-    from t2ibench.evaluators.training import TrainConfig, fit, training_settings
-    from t2ibench.evaluators.vse import _load_split
+    from t2ibench.evaluators.training import TrainConfig, fit, load_train_test, training_settings
 
     t_start = time.time()
     out_dir = Path(out_dir)
@@ -297,14 +296,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
             if p.parent == out_dir.resolve():
                 spec["weights"] = p.name
 
-    sizes = {}
-    if dataset == "shapes":
-        from t2ibench import defaults
-
-        sizes = dict(n_train=defaults.SHAPES_TRAIN if n_train is None else n_train,
-                     n_test=defaults.SHAPES_TEST if n_test is None else n_test)
-    train_ds = _load_split(dataset, "train", data_root, progress=progress, **sizes)
-    test_ds = _load_split(dataset, "test", data_root, progress=progress, **sizes)
+    train_ds, test_ds = load_train_test(dataset, data_root=data_root, progress=progress, n_train=n_train, n_test=n_test)
 
     t_feat = time.time()
     train_caps, start, count = _captions(train_ds)

@@ -367,17 +367,6 @@ class _Trainee(nn.Module):
         self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
 
 
-def _load_split(dataset: str, split: str, data_root, image_size: int | None = None, progress: bool = True, **kw):
-    from t2ibench.data import load_dataset
-
-    kwargs = dict(kw)
-    if dataset == "shapes":
-        kwargs["progress"] = progress
-    elif data_root is not None:
-        kwargs["root"] = data_root
-    return load_dataset(dataset, split=split, image_size=image_size, **kwargs)
-
-
 def tokenize_dataset(ds, tokenizer) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """All captions of ``ds``: ``(ids [C, max_len], lengths [C], start [N], count [N])``."""
     start, count, flat = [], [], []
@@ -416,7 +405,7 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
     replacing those of :data:`CONFIGS` / :data:`TRAINING` (recorded in the manifest).
     """
     from t2ibench.data.tokenizer import Tokenizer
-    from t2ibench.evaluators.training import TrainConfig, fit, training_settings
+    from t2ibench.evaluators.training import TrainConfig, fit, load_train_test, training_settings
 
     t_start = time.time()
     key = "shapes" if dataset == "shapes" else "default"
@@ -436,15 +425,8 @@ def train(out_dir, dataset: str = "shapes", seed: int = 0, device: str = "cpu", 
         config.update(image_encoder=backbone, image_size=224, finetune=bool(finetune))
         config.pop("cnn_widths", None)
         config.pop("cnn_grid", None)
-    sizes = {}
-    if dataset == "shapes":
-        from t2ibench import defaults
-
-        sizes = dict(n_train=defaults.SHAPES_TRAIN if n_train is None else n_train,
-                     n_test=defaults.SHAPES_TEST if n_test is None else n_test)
-    size = None if dataset == "shapes" else config["image_size"]
-    train_ds = _load_split(dataset, "train", data_root, size, progress=progress, **sizes)
-    test_ds = _load_split(dataset, "test", data_root, size, progress=progress, **sizes)
+    train_ds, test_ds = load_train_test(dataset, None if dataset == "shapes" else config["image_size"],
+                                        data_root=data_root, progress=progress, n_train=n_train, n_test=n_test)
     tokenizer = Tokenizer.build(c for i in range(len(train_ds)) for c in train_ds.captions(i))
     config.update(vocab_size=tokenizer.vocab_size, max_len=tokenizer.max_len)
 
