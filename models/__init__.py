@@ -5,6 +5,6 @@ parts live in :mod:`models.common` (text encoder, CA, attention, dynamic memory,
 discriminators, GAN losses, EMA, the trainer); :mod:`models.train` trains and exports.
 Shipped weights (fp16 safetensors + manifests) are in ``models/weights/``.
 """
-from models import attngan, dmgan, gan_int_cls, grgan, hdgan, ktgan, stackgan, stackgan_pp  # noqa: F401
+from models import attngan, cpgan, dmgan, gan_int_cls, grgan, hdgan, ktgan, sdn, stackgan, stackgan_pp  # noqa: F401
 
-__all__ = ["attngan", "dmgan", "gan_int_cls", "grgan", "hdgan", "ktgan", "stackgan", "stackgan_pp"]
+__all__ = ["attngan", "cpgan", "dmgan", "gan_int_cls", "grgan", "hdgan", "ktgan", "sdn", "stackgan", "stackgan_pp"]

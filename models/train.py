@@ -235,8 +235,8 @@ def report(folder=None) -> str:
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for path in shipped_manifests(folder):
         m = json.loads(path.read_text())
-        if "model" not in m:
-            continue  # the zoo's text encoder
+        if "model" not in m or "/" in m["model"] or "history" not in m:
+            continue  # a text encoder or a stand-in; an ablation variant (the variants table); a run still checked
         q = m.get("quality", {})
         accuracy, target = q.get("class_accuracy", float("nan")), accuracy_target(m["model"])
         minutes, probes = probe_curve(m)
@@ -256,17 +256,44 @@ def report(folder=None) -> str:
     return "\n".join(rows)
 
 
-def variants_table() -> str:
+def variants_table(folder=None) -> str:
     """A markdown table of every registered ablation variant: the paper table whose row it is, what it
-    changes, its config overrides, its tiny budget (epochs) and whether its tiny weights are shipped."""
-    from models.common.zoo import MODELS, has_weights, list_variants
+    changes, its config overrides, its tiny budget (epochs) and, once its tiny weights are shipped in
+    ``folder`` (default ``models/weights/``), its training time and conditioning check from the manifest
+    (class accuracy, FID, R-precision on 1000 test captions; "not yet" otherwise). Below the table, each
+    paper table's budget: its rows' epochs, how many rows are shipped and their CPU time in all."""
+    from models.common.text_encoder import ZOO_WEIGHTS_DIR
+    from models.common.zoo import MODELS, list_variants, weights_path
 
-    rows = ["| variant | paper table | row | overrides | tiny epochs | shipped |", "|---|---|---|---|---:|---|"]
+    folder = Path(folder or ZOO_WEIGHTS_DIR)
+    rows = ["| variant | paper table | row | overrides | tiny epochs | train time | class accuracy | FID | R-precision |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    budgets: dict[str, dict] = {}
     for name in sorted(list_variants(), key=lambda n: (MODELS.get(n).variant.table, n)):
         entry = MODELS.get(name)
+        epochs = entry.config("tiny")["train"]["epochs"]
+        budget = budgets.setdefault(entry.variant.table, {"epochs": set(), "rows": 0, "shipped": 0, "minutes": 0.0})
+        budget["epochs"].add(epochs)
+        budget["rows"] += 1
         overrides = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in entry.variant.overrides.items() if k != "train")
+        manifest = weights_path(name, "shapes", folder).with_suffix(".json")
+        m = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        if "history" in m:           # written last, after the conditioning check
+            q, minutes = m.get("quality", {}), training_minutes(m["history"])[-1]
+            budget["shipped"] += 1
+            budget["minutes"] += minutes
+            measured = (f"{minutes:.1f} min | {q.get('class_accuracy', float('nan')):.3f} | "
+                        f"{q.get('fid', float('nan')):.1f} | {q.get('r_precision', float('nan')):.3f}")
+        else:
+            measured = "not yet | | |"
         rows.append(f"| `{name}` | {entry.variant.table} | {entry.variant.description} | {overrides or '—'} | "
-                    f"{entry.config('tiny')['train']['epochs']} | {'yes' if has_weights(name, 'shapes') else 'not yet'} |")
+                    f"{epochs} | {measured} |")
+    rows.append("")
+    for table, b in budgets.items():
+        rows.append(f"- {table}: {'/'.join(map(str, sorted(b['epochs'])))} tiny epochs a row; {b['shipped']} of "
+                    f"{b['rows']} rows shipped, {b['minutes']:.1f} min of CPU time in all")
+    rows.append(f"- all tables: {sum(b['shipped'] for b in budgets.values())} of {len(list_variants())} rows "
+                f"shipped, {sum(b['minutes'] for b in budgets.values()):.1f} min of CPU time in all")
     return "\n".join(rows)
 
 
@@ -285,7 +312,7 @@ def plot_curves(folder=None, out=None) -> Path | None:
     lines = []
     for path in shipped_manifests(folder or ZOO_WEIGHTS_DIR):
         m = json.loads(path.read_text())
-        if "model" in m and probe_curve(m)[0]:
+        if "model" in m and "/" not in m["model"] and probe_curve(m)[0]:   # zoo models, not their variants
             lines.append((m["model"], *probe_curve(m), m.get("quality", {}).get("class_accuracy")))
     if not lines:
         return None

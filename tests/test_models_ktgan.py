@@ -16,7 +16,7 @@ from models.common.data import GANTrainingData
 from models.common.phases import phase_at
 from models.common.text_encoder import EncodedText, FrozenTextEncoder
 from models.common.trainer import CHECKPOINT, GANTrainer
-from models.common.zoo import MODELS, list_variants, load_pretrained
+from models.common.zoo import MODELS, list_variants, load_pretrained, weights_path
 from models.ktgan.configs import (ABLATION_GTE_EPOCHS, ABLATION_STUDENT_EPOCHS, ABLATION_TEACHER_EPOCHS,
                                   VARIANTS)
 from models.ktgan.losses import focal_matching_loss, semantic_distillation_loss, sentence_scores, word_scores
@@ -404,3 +404,22 @@ def test_paper_config_takes_a_real_step_in_every_phase_at_full_size(tmp_path):
     assert [tuple(x.shape[-2:]) for x in out.images] == [(64, 64), (128, 128), (256, 256)]
     for network in ("teacher_discriminators", "discriminators"):
         assert set(state[network]) == set(getattr(model, network).state_dict())
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_variant_training_smoke_run(variant, tmp_path):
+    """Every Table I-III row trains through ``models.train`` (one step per epoch of each of its phases, the
+    ablation's epochs), exports a generator that loads and draws, and records the pretrained parts its
+    phases read."""
+    torch.set_num_threads(1)
+    name = f"ktgan/{variant}"
+    manifest = train_model(name, "tiny", out_dir=tmp_path, steps_per_epoch=1, quality_n=0, progress=False,
+                           n_train=32, probe_n=0, overrides={"train": {"batch_size": 8, "gte_batch_size": 8}})
+    phases = EXPECTED[variant][-1]
+    epochs = {"teacher": ABLATION_TEACHER_EPOCHS, "gte": ABLATION_GTE_EPOCHS, "student": ABLATION_STUDENT_EPOCHS}
+    assert [h["phase"] for h in manifest["history"]] == [p for p in phases for _ in range(epochs[p])]
+    assert all(math.isfinite(v) for h in manifest["history"] for k, v in h.items() if k != "phase")
+    assert len(manifest["pretrained"]) == (2 if len(phases) > 1 else 0)
+    gen = load_pretrained(name, load_dataset("shapes", split="test", n_train=32, n_test=8, progress=False),
+                          weights=weights_path(name, "shapes", tmp_path / name))
+    assert gen.generate(CAPTIONS[:2], seed=1).shape == (2, 3, 64, 64)
