@@ -12,6 +12,9 @@ pass with every metric, and
     leaderboards/<dataset>/samples/<generator>.png         captioned samples per row
     leaderboards/<dataset>/results/<generator>.json        full results with provenance
     leaderboards/<dataset>/sanity/sanity.{md,csv,png}      the metric sanity suite (heat map)
+    leaderboards/<dataset>/tables/<table>.{md,csv,json,tex}  each paper table: reported beside measured,
+                                                            with its agreement (Kendall tau, directions)
+    leaderboards/README.md                                 the index of every table and its agreement
 
 are written (atomically). The generated images are kept as PNG shards in
 ``--images-dir`` (default ``runs/benchmark/<dataset>/<generator>-<run key>/``, the key
@@ -25,8 +28,8 @@ import sys
 from pathlib import Path
 
 from t2ibench import defaults
-from t2ibench.cli import (ArgumentParser, add_run_args, comma_list, extractor_weights_from_args, load_dataset_from_args,
-                          resolve_device, run_cli)
+from t2ibench.cli import (ArgumentParser, add_run_args, comma_list, extractor_weights_from_args, int_at_least,
+                          load_dataset_from_args, resolve_device, run_cli)
 from t2ibench.io import safe_filename
 
 
@@ -42,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first retrain every zoo model's tiny config from scratch on shapes and ship the weights "
                         "(python -m models.train --all --config tiny --ship: up to 30 min of training per model, one "
                         "model after another)")
+    p.add_argument("--table", default="all",
+                   help="the papers' tables to measure: 'all' (default), 'none', or comma-separated ids such as "
+                        "ktgan-table-1 (short: ktgan-1), cpgan-figure-6, sdn-3 (python -c \"from t2ibench.tables "
+                        "import TABLE_SPECS; print(sorted(TABLE_SPECS))\" lists them); written to "
+                        "<out>/<dataset>/tables/ and indexed in <out>/README.md")
+    p.add_argument("--table-n-images", type=int_at_least(1), default=defaults.TABLE_N_IMAGES,
+                   help="captions per generator for the tables (default %(default)s: every table of the default run "
+                        "in about the time budget; stated in each table's caption)")
+    p.add_argument("--no-leaderboard", action="store_true",
+                   help="skip the leaderboard of every generator and metric (only the tables and the sanity suite)")
     p.add_argument("--no-sanity", action="store_true",
                    help="skip the metric sanity suite (written to <out>/<dataset>/sanity/)")
     p.add_argument("--images-dir", default="runs/benchmark",
@@ -60,6 +73,7 @@ def run(args) -> int:
     from t2ibench.plots import save_captioned_grid, save_metric_bars
     from t2ibench.registry import list_generators, load_generator
     from t2ibench.sanity import run_sanity, write_sanity
+    from t2ibench.tables.measure import measure_tables, resolve_table_ids
 
     from models.common.zoo import NoWeightsError, list_variants
 
@@ -75,15 +89,17 @@ def run(args) -> int:
                          + (["--no-progress"] if args.no_progress else []))
         if code:
             return code
+    table_ids = resolve_table_ids(args.table)  # a bad id fails before any work
     ablations = set(list_variants())  # the papers' ablation rows: name them with --generators
     names = comma_list(args.generators) or list(REFERENCE_GENERATORS) + [
         g for g in list_generators() if g not in REFERENCE_GENERATORS and g not in ablations]
     weights = extractor_weights_from_args(args)
+    index = []
     for dataset_name in comma_list(args.datasets):
         dataset = load_dataset_from_args(args, dataset_name)
         out = Path(args.out) / dataset_name
         results = []
-        for name in names:
+        for name in ([] if args.no_leaderboard else names):
             try:
                 generator = load_generator(name, dataset=dataset, device=device)
             except NoWeightsError as e:
@@ -103,17 +119,44 @@ def run(args) -> int:
                                 out / "samples" / f"{safe_filename(name)}.png", title=f"{name} on {dataset_name}")
             print(result.summary(), flush=True)
             results.append(result)
-        title = f"{dataset_name} ({dataset.split} split, n={results[0].n_images}, seed={args.seed})"
-        table = write_leaderboard(results, out, title)
-        save_metric_bars(table, out / "metrics.png", title=title)
-        print(f"wrote {out}/leaderboard.md")
+        if results:
+            title = f"{dataset_name} ({dataset.split} split, n={results[0].n_images}, seed={args.seed})"
+            table = write_leaderboard(results, out, title)
+            save_metric_bars(table, out / "metrics.png", title=title)
+            print(f"wrote {out}/leaderboard.md")
+        if table_ids:
+            tables = measure_tables(table_ids, dataset, out / "tables", n_images=args.table_n_images, seed=args.seed,
+                                    device=device, images_dir=args.images_dir, batch_size=args.batch_size,
+                                    extractor_weights=weights, progress=not args.no_progress,
+                                    allow_small_n=args.allow_small_n, shard_size=args.shard_size)
+            index.append((dataset_name, tables))
+            print(f"wrote {len(tables)} tables to {out}/tables/")
         if not args.no_sanity:
             raw = run_sanity(dataset, list(defaults.SANITY_METRICS), n_images=defaults.SANITY_N_IMAGES,
                              seed=args.seed, device=device, progress=not args.no_progress, extractor_weights=weights)
             write_sanity(raw, out / "sanity",
                          f"metric sanity on {dataset_name} (n={defaults.SANITY_N_IMAGES}, seed={args.seed})")
             print(f"wrote {out}/sanity/sanity.md")
+    if index and table_ids == resolve_table_ids("all"):
+        write_index(index, Path(args.out))
+        print(f"wrote {args.out}/README.md")
+    elif index:
+        print(f"{args.out}/README.md indexes every table: not rewritten by a run of some of them")
     return 0
+
+
+def write_index(index, out: Path) -> None:
+    """``<out>/README.md``: per dataset, its leaderboard and every paper table with its agreement figures."""
+    from t2ibench.io import write_text
+    from t2ibench.tables import index_markdown
+
+    lines = ["# t2ibench leaderboards", "",
+             "Written by `python benchmark.py` (do not edit). Per dataset: the leaderboard of every generator and "
+             "metric, and the five papers' tables, their reported values beside the values measured here.", ""]
+    for dataset_name, tables in index:
+        lines += [f"# {dataset_name}", "", f"Leaderboard: [{dataset_name}/leaderboard.md]({dataset_name}/leaderboard.md)",
+                  "", index_markdown(tables, relative_to=out).replace("## ", "## " + dataset_name + ": ", 1)]
+    write_text(out / "README.md", "\n".join(lines))
 
 
 def main(argv=None) -> int:

@@ -9,6 +9,8 @@
     t2ibench preview --dataset shapes --out shapes.png
     t2ibench train-classifier --out t2ibench/evaluators/weights
     t2ibench train-evaluators --dataset shapes --out t2ibench/evaluators/weights
+    t2ibench human-sheet --generators attngan,dmgan,ktgan --n-captions 50 --out study   (raters' page + key)
+    t2ibench human-score study/answers-*.csv --key study/key.json     (rank-1 ratios, mean ranks, agreement)
 
 Bad input (an unknown name, a missing file, a wrong argument), failed writes (disk
 full, permissions), a failed download and a plug-in generator that raises end with a
@@ -287,6 +289,33 @@ def _cmd_train_evaluators(args) -> int:
     return 0
 
 
+def _cmd_human_sheet(args) -> int:
+    from t2ibench.human.sheet import build_sheet
+
+    device = resolve_device(args.device)
+    dataset = load_dataset_from_args(args, args.dataset)
+    sheet = build_sheet(comma_list(args.generators) or [], args.out, n_captions=args.n_captions, dataset=dataset,
+                        seed=args.seed, protocol=args.protocol, device=device)
+    print(f"sheet {sheet.sheet_id}: {sheet.n_captions} captions x {len(sheet.generators)} generators "
+          f"({', '.join(sheet.generators)}), protocol {args.protocol}")
+    print(f"wrote {sheet.page} (send this page to the raters), {sheet.captions}, and {sheet.key} (keep this key "
+          f"away from the raters; 't2ibench human-score ANSWERS.csv ... --key {sheet.key}' scores their answers)")
+    return 0
+
+
+def _cmd_human_score(args) -> int:
+    from t2ibench.human.report import to_markdown, write_scores
+    from t2ibench.human.score import score_answers
+    from t2ibench.io import check_writable
+
+    out = check_writable(args.out or Path(args.key).parent, "--out")
+    scores = score_answers(args.answers, args.key, resamples=args.bootstrap, seed=args.seed)
+    files = write_scores(scores, out)
+    print(to_markdown(scores), end="")
+    print(f"wrote {', '.join(str(f) for f in files.values())}")
+    return 0
+
+
 def _cmd_train_classifier(argv: list[str]) -> int:
     from t2ibench.evaluators.shapes_classifier import main as train_main
 
@@ -423,6 +452,51 @@ order matters.)""".format(n=defaults.COMPARE_REGRESS_N, u=defaults.COMPARE_REGRE
     p.add_argument("--no-progress", action="store_true")
     add_common_args(p)
     p.set_defaults(func=_cmd_train_evaluators)
+
+    p = sub.add_parser("human-sheet", help="a rating sheet for human raters: one offline HTML page + key.json",
+                       description="Write OUT/sheet.html: per caption of the evaluation plan, the images of every "
+                                   "generator side by side in an order shuffled per caption (labelled A, B, C, ..., "
+                                   "never named); raters pick the best image (KT-GAN Table VI, CPGAN Table 2) and/or "
+                                   "rank them by quality and by agreement with the text (SDN Table 2) by clicking, "
+                                   "and download their answers as CSV. The page is self-contained (images embedded, "
+                                   "no server, no network). OUT/key.json says which label is which generator; "
+                                   "OUT/captions.txt lists the captions.")
+    p.add_argument("--generators", required=True,
+                   help="comma-separated generators to compare (2 to 26; names as 't2ibench list generators', "
+                        "entry points or 'module:callable')")
+    p.add_argument("--n-captions", type=int_at_least(1), default=50,
+                   help="captions on the sheet: the first N of the evaluation plan (default %(default)s)")
+    p.add_argument("--out", required=True, help="folder for sheet.html, key.json and captions.txt")
+    p.add_argument("--dataset", default=defaults.DATASET, help="dataset (default %(default)s)")
+    p.add_argument("--seed", type=int_at_least(0), default=defaults.SEED,
+                   help="run seed: caption plan, per-caption generator seeds, image order (default %(default)s)")
+    p.add_argument("--protocol", choices=["ktgan", "sdn", "cpgan", "all"], default="all",
+                   help="questions per caption: ktgan/cpgan pick the best image; sdn ranks the images by quality "
+                        "and by agreement with the text; all asks all three (default %(default)s)")
+    p.add_argument("--device", default="auto", help="torch device: auto (cuda if available), cpu, cuda, cuda:1 ...")
+    p.add_argument("--data-root", default=None, help="folder of a real dataset (cub, flowers, coco)")
+    p.add_argument("--image-size", type=int_at_least(1), default=None,
+                   help="dataset image size in pixels (default: the dataset's)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_common_args(p)
+    p.set_defaults(func=_cmd_human_sheet)
+
+    p = sub.add_parser("human-score", help="score the raters' answers of a sheet: rank-1 ratios, mean ranks, "
+                                           "bootstrap intervals, inter-rater agreement",
+                       description="Check the answer CSVs downloaded from a sheet against its key.json, map labels "
+                                   "to generators and compute per generator the rank-1 ratio (KT-GAN, CPGAN) and "
+                                   "the mean rank +- std per criterion (SDN), with percentile 95% bootstrap "
+                                   "intervals (captions and raters resampled), and the inter-rater agreement "
+                                   "(Kendall's W with tie correction, Krippendorff's alpha ordinal). Writes "
+                                   "OUT/human-scores.{md,csv,json,tex} and prints the table.")
+    p.add_argument("answers", nargs="+", help="answer CSVs downloaded from the sheet (one or more raters each)")
+    p.add_argument("--key", required=True, help="the sheet's key.json")
+    p.add_argument("--out", default=None, help="output folder (default: the key's folder)")
+    p.add_argument("--bootstrap", type=int_at_least(0), default=1000,
+                   help="bootstrap resamples for the 95%% intervals; 0: none (default %(default)s)")
+    p.add_argument("--seed", type=int_at_least(0), default=defaults.SEED, help="bootstrap seed (default %(default)s)")
+    add_common_args(p)
+    p.set_defaults(func=_cmd_human_score)
 
     sub.add_parser("train-classifier", add_help=False,
                    help="train the embedded shapes domain classifier (see its --help)")

@@ -136,6 +136,10 @@ COMPARE_REGRESS_STD_MIN_UNITS = 20
 DEFAULT_METRICS = ("is", "fid", "kid", "ssim", "fsim", "fsimc", "ms-ssim", "r-precision", "rank1",
                    "vs-similarity", "clipscore", "cmd", "itdis")
 
+#: Captions per generator of the papers' tables (``benchmark.py --table``): one n for every table of a run,
+#: chosen so that the default run's ~60 evaluations fit the benchmark's time budget on 2 CPU cores.
+TABLE_N_IMAGES = 500
+
 #: Metric sanity suite (``t2ibench sanity``): metrics and captions per row.
 SANITY_METRICS = ("is", "fid", "ssim", "fsim", "r-precision", "rank1", "vs-similarity", "clipscore", "cmd", "itdis")
 SANITY_N_IMAGES = 500
