@@ -390,7 +390,7 @@ def test_training_smoke_run_records_the_itm_and_meets_the_generate_contract(tmp_
     assert torch.equal(a, torch.cat([gen.generate(CAPTIONS[:2], seed=3), gen.generate(CAPTIONS[2:], seed=5)]))
 
 
-@pytest.mark.parametrize("variant", ["attngan-damsm-grg", "dmgan-damsm", "attngan-itm", "dmgan-base"])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_variant_training_smoke_runs(variant, tmp_path):
     torch.set_num_threads(1)
     name = f"grgan/{variant}"
@@ -399,12 +399,19 @@ def test_variant_training_smoke_runs(variant, tmp_path):
     row = manifest["history"][0]
     assert all(math.isfinite(v) for k, v in row.items() if k != "phase")
     matching = {k for k in row if k.startswith(("g_match", "g_damsm"))}
-    expected = {"attngan-damsm-grg": {"g_match_s1", "g_match_s2", "g_match_w2"},
-                "dmgan-damsm": {"g_damsm_w", "g_damsm_s"}, "attngan-itm": {"g_match_s2", "g_match_w2"},
-                "dmgan-base": set()}[variant]
+    config = MODELS.get(name).config("tiny")
+    if config["matcher"] is None:
+        expected = set()
+    elif config["matcher"] == "damsm" and not config["grg"]:
+        expected = {"g_damsm_w", "g_damsm_s"}                          # the backbone's own DAMSM loss
+    elif config["grg"]:                                                # staged: L_s on S; L_s + L_w on W
+        s, w = config["stage_order"].index("S"), config["stage_order"].index("W")
+        expected = {f"g_match_s{s}", f"g_match_s{w}", f"g_match_w{w}"}
+    else:
+        expected = {"g_match_s2", "g_match_w2"}                        # the matcher on the last stage only
     assert matching == expected
-    assert len(manifest["pretrained"]) == ("itm" in variant)          # the ITM, where it is the matcher
-    assert manifest["text_encoder"]["weights"] == ("damsm-shapes.safetensors" if "itm" not in variant
+    assert len(manifest["pretrained"]) == (config["matcher"] == "itm")   # the ITM, where it is the matcher
+    assert manifest["text_encoder"]["weights"] == ("damsm-shapes.safetensors" if config["text_encoder"] == "damsm"
                                                    else ITM_FILE.name)
     assert weights_path(name, "shapes", tmp_path / name).is_file()
 
