@@ -9,7 +9,9 @@ pass with every metric, and
 
     leaderboards/<dataset>/leaderboard.{md,csv,json,tex}   the table (mean ± std)
     leaderboards/<dataset>/metrics.png                     one bar chart per metric
+    leaderboards/<dataset>/fid_kid_vs_n.{png,csv}          FID's bias with n beside KID (a few rows)
     leaderboards/<dataset>/samples/<generator>.png         captioned samples per row
+    leaderboards/<dataset>/samples/all_generators.png      every row's images of the same captions
     leaderboards/<dataset>/results/<generator>.json        full results with provenance
     leaderboards/<dataset>/sanity/sanity.{md,csv,png}      the metric sanity suite (heat map)
     leaderboards/<dataset>/tables/<table>.{md,csv,json,tex}  each paper table: reported beside measured,
@@ -50,11 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "ktgan-table-1 (short: ktgan-1), cpgan-figure-6, sdn-3 (python -c \"from t2ibench.tables "
                         "import TABLE_SPECS; print(sorted(TABLE_SPECS))\" lists them); written to "
                         "<out>/<dataset>/tables/ and indexed in <out>/README.md")
+    p.add_argument("--table-row", action="append", default=[], metavar="TABLE:ROW LABEL=GENERATOR",
+                   help="add your generator as an extra row of a paper's table, e.g. 'hdgan-table-1:My GAN="
+                        "examples/my_generator.py:make' (repeatable; the generator as --generators takes it): "
+                        "measured with the table's protocols, shown with '—' as reported and left out of the "
+                        "agreement figures; the table must be one that --table measures")
     p.add_argument("--table-n-images", type=int_at_least(1), default=defaults.TABLE_N_IMAGES,
                    help="captions per generator for the tables (default %(default)s: every table of the default run "
                         "in about the time budget; stated in each table's caption)")
     p.add_argument("--no-leaderboard", action="store_true",
                    help="skip the leaderboard of every generator and metric (only the tables and the sanity suite)")
+    p.add_argument("--fid-vs-n", default=",".join(defaults.FID_VS_N_GENERATORS),
+                   help="generators of the FID/KID-against-n picture, <out>/<dataset>/fid_kid_vs_n.{png,csv} (default "
+                        "%(default)s; 'none' skips it): each evaluated at n = 250, 500, 1000 captions of one plan below the "
+                        "run's --n-images and at it (the leaderboard's result reused)")
     p.add_argument("--no-sanity", action="store_true",
                    help="skip the metric sanity suite (written to <out>/<dataset>/sanity/)")
     p.add_argument("--images-dir", default="runs/benchmark",
@@ -70,10 +81,12 @@ def run(args) -> int:
     from t2ibench.image_store import ImageStore
     from t2ibench.generators.reference import REFERENCE_GENERATORS
     from t2ibench.leaderboard import write_leaderboard
-    from t2ibench.plots import save_captioned_grid, save_metric_bars
+    from t2ibench.plots import save_captioned_grid, save_metric_bars, save_model_grid
     from t2ibench.registry import list_generators, load_generator
     from t2ibench.sanity import run_sanity, write_sanity
-    from t2ibench.tables.measure import measure_tables, resolve_table_ids
+    from t2ibench.io import write_text
+    from t2ibench.sample_size import against_n, plot_against_n, sizes_up_to
+    from t2ibench.tables.measure import measure_tables, parse_table_row, resolve_table_ids
 
     from models.common.zoo import NoWeightsError, list_variants
 
@@ -90,6 +103,18 @@ def run(args) -> int:
         if code:
             return code
     table_ids = resolve_table_ids(args.table)  # a bad id fails before any work
+    user_rows = {}
+    for text in args.table_row:  # so does a bad --table-row, and a generator that cannot be imported
+        from t2ibench.registry import get_generator_factory
+        from t2ibench.tables.specs import get_spec, with_user_rows
+
+        table_id, label, generator = parse_table_row(text)
+        if table_id not in table_ids:
+            raise ValueError(f"--table-row {text!r}: table {table_id} is not measured by this run "
+                             f"(--table {args.table}); add it to --table")
+        get_generator_factory(generator)
+        user_rows.setdefault(table_id, []).append((label, generator))
+        with_user_rows(get_spec(table_id), user_rows[table_id])  # a label the table already has
     ablations = set(list_variants())  # the papers' ablation rows: name them with --generators
     names = comma_list(args.generators) or list(REFERENCE_GENERATORS) + [
         g for g in list_generators() if g not in REFERENCE_GENERATORS and g not in ablations]
@@ -98,7 +123,7 @@ def run(args) -> int:
     for dataset_name in comma_list(args.datasets):
         dataset = load_dataset_from_args(args, dataset_name)
         out = Path(args.out) / dataset_name
-        results = []
+        results, firsts = [], {}
         for name in ([] if args.no_leaderboard else names):
             try:
                 generator = load_generator(name, dataset=dataset, device=device)
@@ -115,20 +140,33 @@ def run(args) -> int:
                               image_dir=image_dir, shard_size=args.shard_size)
             result.save(out / "results" / f"{safe_filename(name)}.json")
             plan = evaluation_plan(dataset, min(8, n_images), args.seed)  # the first images of the run, kept on disk
-            save_captioned_grid(ImageStore.existing(image_dir).head(len(plan)), plan,
-                                out / "samples" / f"{safe_filename(name)}.png", title=f"{name} on {dataset_name}")
+            firsts[name] = ImageStore.existing(image_dir).head(len(plan))
+            save_captioned_grid(firsts[name], plan, out / "samples" / f"{safe_filename(name)}.png",
+                                title=f"{name} on {dataset_name}")
             print(result.summary(), flush=True)
             results.append(result)
         if results:
             title = f"{dataset_name} ({dataset.split} split, n={results[0].n_images}, seed={args.seed})"
             table = write_leaderboard(results, out, title)
             save_metric_bars(table, out / "metrics.png", title=title)
+            # every row's images of the same first captions, one row per generator (the plan is shared)
+            save_model_grid(firsts, [str(c) for c in plan], out / "samples" / "all_generators.png",
+                            title=f"the same captions, every generator ({dataset_name}, seed {args.seed})")
             print(f"wrote {out}/leaderboard.md")
+        if args.fid_vs_n != "none" and comma_list(args.fid_vs_n):
+            curve = against_n({g: g for g in comma_list(args.fid_vs_n)}, dataset,
+                              sizes_up_to(args.n_images or len(dataset)), seed=args.seed, device=device,
+                              extractor_weights=weights, progress=not args.no_progress, known=results)
+            write_text(out / "fid_kid_vs_n.csv", curve.to_csv(index=False))
+            plot_against_n(curve, out / "fid_kid_vs_n.png",
+                           title=f"FID and KID against n ({dataset_name}, seed {args.seed})")
+            print(f"wrote {out}/fid_kid_vs_n.png")
         if table_ids:
             tables = measure_tables(table_ids, dataset, out / "tables", n_images=args.table_n_images, seed=args.seed,
                                     device=device, images_dir=args.images_dir, batch_size=args.batch_size,
                                     extractor_weights=weights, progress=not args.no_progress,
-                                    allow_small_n=args.allow_small_n, shard_size=args.shard_size)
+                                    allow_small_n=args.allow_small_n, shard_size=args.shard_size,
+                                    user_rows=user_rows)
             index.append((dataset_name, tables))
             print(f"wrote {len(tables)} tables to {out}/tables/")
         if not args.no_sanity:

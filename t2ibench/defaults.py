@@ -140,6 +140,10 @@ DEFAULT_METRICS = ("is", "fid", "kid", "ssim", "fsim", "fsimc", "ms-ssim", "r-pr
 #: chosen so that the default run's ~60 evaluations fit the benchmark's time budget on 2 CPU cores.
 TABLE_N_IMAGES = 500
 
+#: The rows of the benchmark's FID/KID-against-n picture (``benchmark.py --fid-vs-n``): a reference row with
+#: zero true distance in distribution (its FID is bias alone) and three zoo models of the leaderboard.
+FID_VS_N_GENERATORS = ("real-mismatched", "gan-int-cls", "attngan", "ktgan")
+
 #: Metric sanity suite (``t2ibench sanity``): metrics and captions per row.
 SANITY_METRICS = ("is", "fid", "ssim", "fsim", "r-precision", "rank1", "vs-similarity", "clipscore", "cmd", "itdis")
 SANITY_N_IMAGES = 500

@@ -39,6 +39,30 @@ def save_captioned_grid(images: torch.Tensor, captions: Sequence[str], path, nco
     save_figure(fig, path)
 
 
+def save_model_grid(rows: dict[str, torch.Tensor], captions: Sequence[str], path, title: str | None = None) -> None:
+    """Save the images of several generators for the same captions as one PNG grid: one row per generator
+    (``rows``: name -> uint8 ``[N, 3, H, W]``, the images of ``captions`` in order; sizes may differ), one
+    column per caption, the captions printed over the first row and the generator names at the left."""
+    names, n = list(rows), len(captions)
+    if not names or any(len(rows[name]) != n for name in names):
+        raise ValueError(f"save_model_grid: every row needs {n} images (one per caption), got "
+                         f"{ {name: len(rows[name]) for name in names} }")
+    fig, axes = plt.subplots(len(names), n, figsize=(1.7 * n + 1.2, 1.75 * len(names) + 0.9), squeeze=False)
+    for i, name in enumerate(names):
+        for k in range(n):
+            ax = axes[i, k]
+            ax.imshow(rows[name][k].permute(1, 2, 0).numpy(), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title("\n".join(textwrap.wrap(str(captions[k]), 22)[:4]), fontsize=6)
+            if k == 0:
+                ax.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    save_figure(fig, path)
+
+
 def save_metric_bars(table, path, title: str | None = None) -> None:
     """One bar chart per metric column of a leaderboard ``DataFrame`` (rows: generators).
 

@@ -105,15 +105,16 @@ def test_benchmark_writes_the_leaderboard(tmp_path, benchmark_script):
                        "--no-sanity", "--table", "none", "--images-dir", str(tmp_path / "images"), "--device", "cpu"]) == 0
     board = tmp_path / "lb" / "shapes"
     for f in ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "leaderboard.tex", "metrics.png",
-              "samples/real.png", "results/noise.json"):
+              "samples/real.png", "samples/all_generators.png", "results/noise.json", "fid_kid_vs_n.png",
+              "fid_kid_vs_n.csv"):
         assert (board / f).is_file(), f
     md = (board / "leaderboard.md").read_text()
     assert "| real |" in md and "| noise |" in md and "fid ↓" in md and "ssim ↑" in md
 
 
 def test_benchmark_measures_one_table_of_each_paper_byte_identically(tmp_path, benchmark_script, capsys):
-    """``--table`` regenerates a paper table in its four formats, with its caption (n, seed) and agreement
-    figures; the same command again rewrites byte-identical files (generated images read back)."""
+    """``--table`` regenerates a paper table in its four formats and its figure, with its caption (n, seed) and
+    agreement figures; the same command again rewrites byte-identical files (generated images read back)."""
     tables = ["sdn-3", "hdgan-2", "cpgan-fig-6", "ktgan-table-2", "grgan-4"]
     args = ["--no-leaderboard", "--no-sanity", "--table", ",".join(tables), "--table-n-images", "60",
             "--allow-small-n", "--out", str(tmp_path / "lb"), "--images-dir", str(tmp_path / "images"),
@@ -122,7 +123,7 @@ def test_benchmark_measures_one_table_of_each_paper_byte_identically(tmp_path, b
     out = tmp_path / "lb" / "shapes" / "tables"
     ids = ["sdn-table-3", "hdgan-table-2", "cpgan-figure-6", "ktgan-table-2", "grgan-table-4"]
     first = {f.name: f.read_bytes() for f in sorted(out.glob("*.*"))}
-    assert set(first) == {f"{i}.{fmt}" for i in ids for fmt in ("md", "csv", "json", "tex")}
+    assert set(first) == {f"{i}.{fmt}" for i in ids for fmt in ("md", "csv", "json", "tex", "png")}
     hdgan = json.loads(first["hdgan-table-2.json"])
     assert hdgan["run"]["n"] == 60 and hdgan["run"]["seed"] == 0 and "n = 60 images per generator" in hdgan["caption"]
     assert "Kendall" in first["hdgan-table-2.md"].decode() and "agreement" in hdgan

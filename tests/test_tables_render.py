@@ -310,3 +310,24 @@ def test_index_markdown_lists_agreement_and_links(tmp_path):
     assert "Oxford-102" in lines[1] and "| — |" in lines[1]           # a comparison table: no directions
     assert "human rating" in lines[2]
     assert text == index_markdown(results, relative_to=tmp_path / "leaderboards")
+
+
+def test_figure_of_reported_against_measured(tmp_path):
+    """One panel per measurable column: a PNG for a measured table; nothing for a human-rating table."""
+    from PIL import Image
+
+    from t2ibench.tables.figures import _pairs, plot_table
+
+    spec = get_spec("ktgan-table-5")
+    t = build_table(spec, load_reported(spec.id), synthetic(spec.id), RUN)
+    path = plot_table(t, tmp_path / "ktgan-table-5.png")
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.width > 800
+    # the points are the rows with both a reported and a measured value, per reported dataset
+    fid = _pairs(t, "fid")
+    reported = load_reported(spec.id)
+    expected = {r.label for r in spec.rows if r.generator} & set(
+        reported[(reported.metric == "fid") & (reported.dataset == "cub") & reported.value.notna()].row)
+    assert {p[0] for p in fid["cub"]} == expected and expected
+    human = build_table(get_spec("ktgan-table-6"), load_reported("ktgan-table-6"), {}, RUN)
+    assert plot_table(human, tmp_path / "human.png") is None and not (tmp_path / "human.png").exists()

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from t2ibench.tables.specs import PAPER_NAMES, TABLE_SPECS, evaluations_needed, get_spec, options_for
+from t2ibench.tables.specs import (PAPER_NAMES, TABLE_SPECS, evaluations_needed, get_spec, options_for,
+                                   with_user_rows)
 
 
 def resolve_table_ids(text: str | None) -> list[str]:
@@ -38,6 +39,31 @@ def resolve_table_ids(text: str | None) -> list[str]:
     return ids
 
 
+def parse_table_row(text: str) -> tuple[str, str, str]:
+    """``--table-row "TABLE:ROW LABEL=GENERATOR"`` -> ``(table id, row label, generator)``: a user's
+    generator added as an extra row of a paper's table (:func:`~.specs.with_user_rows`). TABLE is an id
+    as ``--table`` takes it (``hdgan-table-1`` or ``hdgan-1``); the label runs to the first ``=``; the
+    generator is anything ``--generators`` takes (``examples/my_generator.py:make``). ``ValueError``
+    naming what is wrong (no ``=``, no ``:`` after the table, an empty part, an unknown table)."""
+    form = "expected TABLE:ROW LABEL=GENERATOR, e.g. 'hdgan-table-1:My GAN=examples/my_generator.py:make'"
+    left, eq, generator = str(text).partition("=")
+    if not eq:
+        raise ValueError(f"--table-row {text!r}: no '=' before the generator; {form}")
+    table, colon, label = left.partition(":")
+    if not colon:
+        raise ValueError(f"--table-row {text!r}: no ':' between the table and the row label; {form}")
+    if not table.strip() or not label.strip() or not generator.strip():
+        raise ValueError(f"--table-row {text!r}: the table, the row label and the generator must all be given; "
+                         f"{form}")
+    if table.strip() in ("all", "none") or "," in table:
+        raise ValueError(f"--table-row {text!r}: name one table, not {table.strip()!r}; {form}")
+    try:
+        (table_id,) = resolve_table_ids(table.strip())
+    except ValueError as e:
+        raise ValueError(f"--table-row {text!r}: {str(e).removeprefix('--table: ')}") from None
+    return table_id, label.strip(), generator.strip()
+
+
 def _options_name(generator: str, options: dict) -> str:
     from t2ibench.io import safe_filename
 
@@ -47,10 +73,15 @@ def _options_name(generator: str, options: dict) -> str:
 
 def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, device: str = "cpu",
                    images_dir="runs/benchmark", batch_size: int | None = None, extractor_weights=None,
-                   progress: bool = True, allow_small_n: bool = False, shard_size: int | None = None) -> list:
+                   progress: bool = True, allow_small_n: bool = False, shard_size: int | None = None,
+                   user_rows=None) -> list:
     """Evaluate and write the tables ``table_ids`` on ``dataset`` (a loaded dataset); returns their
     :class:`~t2ibench.tables.render.RenderedTable` list (each with ``files``). Writes
-    ``out_dir/<id>.{md,csv,json,tex}`` and ``out_dir/results/<generator>[-<option><value>].json``."""
+    ``out_dir/<id>.{md,csv,json,tex}``, its figure ``out_dir/<id>.png`` (:mod:`.figures`) and ``out_dir/results/<generator>[-<option><value>].json``.
+
+    ``user_rows``: ``{table id: [(row label, generator), ...]}``, a user's generators added to those tables
+    as extra rows (:func:`~.specs.with_user_rows`; ``benchmark.py --table-row``, parsed by
+    :func:`parse_table_row`); every table named must be one of ``table_ids``."""
     from models.common.zoo import NoWeightsError
     from t2ibench import defaults
     from t2ibench.engine import evaluate, evaluation_plan, run_identity
@@ -58,11 +89,17 @@ def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, dev
     from t2ibench.registry import load_generator
     from t2ibench.reported import load_reported
     from t2ibench.tables.cells import collect_measured
+    from t2ibench.tables.figures import plot_table
     from t2ibench.tables.render import write_table
 
     out_dir = Path(out_dir)
+    unknown = sorted(set(user_rows or {}) - set(table_ids))
+    if unknown:
+        raise ValueError(f"user rows for {', '.join(unknown)}, which this run does not measure (it measures "
+                         f"{', '.join(table_ids) or 'no table'}): add them to --table")
+    specs = {t: with_user_rows(get_spec(t), (user_rows or {}).get(t, ())) for t in table_ids}
     results, missing = {}, []
-    for ev in evaluations_needed(table_ids):
+    for ev in evaluations_needed(list(specs.values())):
         options = options_for(ev.generator, ev.options, dataset.name)
         key = (ev.generator, json.dumps(ev.options, sort_keys=True))
         try:
@@ -89,12 +126,16 @@ def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, dev
 
     tables = []
     for table_id in table_ids:
-        spec = get_spec(table_id)
+        spec = specs[table_id]
         needed = {r.generator for r in spec.rows if r.generator}
         run = {"dataset": dataset.name, "n": n_images, "seed": seed,
                "stand_ins": sorted(_stand_ins(needed, results, dataset.name)),
                "not_measured": sorted(needed & set(missing))}
-        tables.append(write_table(spec, load_reported(table_id), collect_measured(spec, lookup), run, out_dir))
+        table = write_table(spec, load_reported(table_id), collect_measured(spec, lookup), run, out_dir)
+        figure = plot_table(table, out_dir / f"{table_id}.png")
+        if figure is not None:
+            table.files["png"] = str(figure)
+        tables.append(table)
     return tables
 
 

@@ -265,7 +265,7 @@ def index_markdown(results: Sequence[RenderedTable], relative_to=None) -> str:
         else:
             directions_text = "0/0 (none measured)"
         links = []
-        for fmt in FORMATS:
+        for fmt in (*FORMATS, "png"):          # the figure, where measure.py drew one
             if fmt in t.files:
                 path = t.files[fmt]
                 if relative_to is not None:

@@ -616,10 +616,43 @@ def get_spec(table_id: str) -> TableSpec:
         raise KeyError(f"no table spec {table_id!r}; known: {', '.join(sorted(TABLE_SPECS))}") from None
 
 
-def _specs(spec_ids: Iterable[str] | None) -> list[TableSpec]:
-    if isinstance(spec_ids, str):
+def _specs(spec_ids: Iterable[str | TableSpec] | None) -> list[TableSpec]:
+    """The specs of ``spec_ids`` (table ids, or :class:`TableSpec` objects such as :func:`with_user_rows`
+    makes, taken as they are); ``None``: every table."""
+    if isinstance(spec_ids, (str, TableSpec)):
         spec_ids = [spec_ids]
-    return [get_spec(i) for i in (sorted(TABLE_SPECS) if spec_ids is None else spec_ids)]
+    return [i if isinstance(i, TableSpec) else get_spec(i) for i in (sorted(TABLE_SPECS) if spec_ids is None
+                                                                     else spec_ids)]
+
+
+#: The note of a row added by :func:`with_user_rows` (``{generator}`` is filled in).
+USER_ROW_NOTE = ("a user's generator {generator}, added to the paper's rows (benchmark.py --table-row): measured "
+                 "with this table's protocols; the paper reports nothing for it (“—”), so it is in no agreement "
+                 "figure")
+
+
+def with_user_rows(spec: TableSpec, rows: Iterable[tuple[str, str]]) -> TableSpec:
+    """``spec`` with a user's generators appended as extra rows: ``rows`` are ``(row label, generator)``
+    (any name :func:`t2ibench.registry.load_generator` takes: registered, entry point, ``module:callable``,
+    ``path/file.py:callable``). Each row is measured in every column the table measures, shows "—" as
+    reported, has no base row (no direction is judged for it) and, having no reported value, counts in
+    no Kendall τ (:mod:`.agreement` pairs only rows with both). ``ValueError`` for an empty label or
+    generator, or a label the table already has."""
+    rows = list(rows)
+    if not rows:
+        return spec
+    labels = [r.label for r in spec.rows]
+    extra = []
+    for label, generator in rows:
+        if not isinstance(label, str) or not label.strip() or not isinstance(generator, str) or not generator.strip():
+            raise ValueError(f"{spec.id}: a user row needs a label and a generator, got {label!r} = {generator!r}")
+        label, generator = label.strip(), generator.strip()
+        if label in labels:
+            raise ValueError(f"{spec.id}: row {label!r} is already a row of the table; give your row another label")
+        labels.append(label)
+        extra.append(RowSpec(label, generator, note=USER_ROW_NOTE.format(generator=generator)))
+    return TableSpec(id=spec.id, paper=spec.paper, title=spec.title, kind=spec.kind, columns=spec.columns,
+                     rows=spec.rows + tuple(extra), base_row=spec.base_row, datasets=spec.datasets, note=spec.note)
 
 
 # -- what the benchmark must evaluate -----------------------------------------------------------------
@@ -672,9 +705,9 @@ class Evaluation:
     protocols: tuple[str, ...]
 
 
-def evaluations_needed(spec_ids: Iterable[str] | None = None) -> list[Evaluation]:
-    """The evaluations that fill every measurable cell of the tables ``spec_ids`` (default all):
-    one per (generator, options), sorted by generator then options."""
+def evaluations_needed(spec_ids: Iterable[str | TableSpec] | None = None) -> list[Evaluation]:
+    """The evaluations that fill every measurable cell of the tables ``spec_ids`` (ids or specs, e.g.
+    with a user's rows; default all): one per (generator, options), sorted by generator then options."""
     need: dict[tuple[str, str], set[str]] = {}
     for spec in _specs(spec_ids):
         for c in cells(spec):
@@ -722,4 +755,4 @@ def options_for(generator: str, options: dict, dataset: str) -> dict:
 __all__ = ["KINDS", "HUMAN_REASON", "DATASET_NAMES", "PAPER_NAMES", "ColumnSpec", "RowSpec", "TableSpec",
            "COLUMNS", "EVALUATORS_ON_SHAPES", "TABLE_SPECS", "get_spec", "Cell", "cells", "cell_options",
            "Evaluation", "evaluations_needed", "generators_needed", "metrics_needed", "PAPER_SIDE_OUTPUTS",
-           "options_for"]
+           "options_for", "USER_ROW_NOTE", "with_user_rows"]
