@@ -25,7 +25,7 @@ def sizes_up_to(n_images: int, ns=DEFAULT_NS) -> list[int]:
 
 def against_n(generators: dict, dataset, ns=DEFAULT_NS, seed: int = 0, device: str = "cpu",
               extractor_weights=None, progress: bool = False, known=()) -> pd.DataFrame:
-    """One row per (generator, n): ``generator, n, fid, kid, kid_std`` (``generators``: name -> a loaded
+    """One row per (generator, n): ``generator, n, fid, kid, kid_std, reused`` (``generators``: name -> a loaded
     generator or a registered name). ``n`` larger than the dataset's split is left out. ``known``:
     :class:`~t2ibench.result.EvalResult` s already computed (the leaderboard's), used where one has this
     generator, n, seed, dataset and both metrics with the default extractor, instead of evaluating again."""
@@ -40,10 +40,14 @@ def against_n(generators: dict, dataset, ns=DEFAULT_NS, seed: int = 0, device: s
             result = reuse.get((name, n)) or evaluate(
                 generator, dataset, metrics=["fid", "kid"], n_images=n, seed=seed, device=device,
                 extractor_weights=extractor_weights, progress=progress, generator_name=name)
+            reused = (name, n) in reuse
+            if reused:
+                print(f"fid/kid against n: {name} at n={n} read from this run's leaderboard result (same generator, "
+                      f"n, seed, dataset fingerprint and default extractor), not evaluated again", flush=True)
             kid = result.metrics["kid"]
             rows.append({"generator": name, "n": n, "fid": result.value("fid"), "kid": kid["value"],
-                         "kid_std": kid.get("std")})
-    return pd.DataFrame(rows, columns=["generator", "n", "fid", "kid", "kid_std"])
+                         "kid_std": kid.get("std"), "reused": reused})
+    return pd.DataFrame(rows, columns=["generator", "n", "fid", "kid", "kid_std", "reused"])
 
 
 def plot_against_n(table: pd.DataFrame, path, title: str | None = None) -> Path:

@@ -24,6 +24,7 @@ def test_fid_falls_with_n_for_a_row_of_zero_distance_and_known_results_are_reuse
     marked = dataclasses.replace(known, metrics={**known.metrics, "fid": {**known.metrics["fid"], "value": 123.0}})
     table = against_n({"real-mismatched": "real-mismatched"}, shapes_test, ns=(100, 200), known=[marked])
     assert list(table["n"]) == [100, 200] and table["fid"].iloc[1] == 123.0      # reused, not recomputed
+    assert list(table["reused"]) == [False, True]                                 # and it says so
     assert table["fid"].iloc[0] > known.value("fid") > 0                          # the bias shrinks with n
     assert abs(table["kid"].iloc[0]) < 3 * table["kid_std"].iloc[0] + 1e-3        # KID: no bias, ~0
     path = plot_against_n(table, tmp_path / "fid_kid_vs_n.png", title="test")
