@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from t2ibench.io import write_text
-from t2ibench.tables.writers import _md_table, fmt_number, latex_escape, md_escape
+from t2ibench.tables.writers import md_table, fmt_number, latex_escape, md_escape
 
 #: The files :func:`write_scores` writes, by format.
 FILES = {"md": "human-scores.md", "csv": "human-scores.csv", "json": "human-scores.json", "tex": "human-scores.tex"}
@@ -107,10 +107,10 @@ def caption(scores: dict) -> str:
 def to_markdown(scores: dict) -> str:
     header, rows = table_rows(scores)
     lines = [f"# {title(scores)}", "", caption(scores), ""]
-    lines += _md_table(header, rows, ["l"] + ["r"] * (len(header) - 1))
+    lines += md_table(header, rows, ["l"] + ["r"] * (len(header) - 1))
     a_header, a_rows = agreement_rows(scores)
     lines += ["", "**Inter-rater agreement** (1 = every rater gives the same answer):", ""]
-    lines += _md_table(a_header, a_rows, ["l", "l", "r", "r", "r", "r", "l"])
+    lines += md_table(a_header, a_rows, ["l", "l", "r", "r", "r", "r", "l"])
     if scores["notes"]:
         lines += ["", "**Notes.**", ""] + [f"- {md_escape(n)}" for n in scores["notes"]]
     return "\n".join(lines) + "\n"

@@ -72,7 +72,9 @@ def latex_escape(text: str) -> str:
 # -- Markdown ------------------------------------------------------------------------------------------
 
 
-def _md_table(header: list[str], rows: list[list[str]], align: list[str]) -> list[str]:
+def md_table(header: list[str], rows: list[list[str]], align: list[str]) -> list[str]:
+    """The lines of a Markdown table: escaped ``header``, one alignment per column (``"r"`` right, else left),
+    ``rows`` as given (already formatted); shared by the paper tables and the human-rating scores."""
     out = ["| " + " | ".join(md_escape(h) for h in header) + " |",
            "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
     out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in rows]
@@ -101,7 +103,7 @@ def agreement_lines(t: RenderedTable) -> list[str]:
            "column, over the rows that have both):", ""]
     rows = [[label[c.column], DATASET_NAMES[c.dataset], _fmt(c.tau, 2), _fmt(c.p_value, 3), str(c.n), c.reason]
             for c in a.columns]
-    out += _md_table(["Column", "Reported on", "τ-b", "p", "n", "Why undefined"], rows,
+    out += md_table(["Column", "Reported on", "τ-b", "p", "n", "Why undefined"], rows,
                      ["l", "l", "r", "r", "r", "l"])
     if spec.base_row is not None:
         share = "—" if a.share is None else f"{a.share:.0%}"
@@ -112,7 +114,7 @@ def agreement_lines(t: RenderedTable) -> list[str]:
                  _fmt_change(ch.reported_change), _fmt(ch.measured_change, digits[ch.column], True),
                  ch.reported or "—", ch.measured or "—",
                  {True: "yes", False: "no", None: "not counted"}[ch.match], ch.reason] for ch in a.changes]
-        out += _md_table(["Row", "Against", "Column", "On", "Reported Δ", "Measured Δ", "Reported", "Measured",
+        out += md_table(["Row", "Against", "Column", "On", "Reported Δ", "Measured Δ", "Reported", "Measured",
                           "Match", "Why not counted"], rows, ["l", "l", "l", "l", "r", "r", "l", "l", "l", "l"])
     return out
 
@@ -121,7 +123,7 @@ def to_markdown(t: RenderedTable) -> str:
     """The table as a Markdown document: title, caption, the table, agreement figures, notes."""
     frame = t.frame
     lines = [f"# {t.spec.title}", "", t.caption, ""]
-    lines += _md_table(list(frame.columns), frame.values.tolist(), ["l", "l"] + ["r"] * (frame.shape[1] - 2))
+    lines += md_table(list(frame.columns), frame.values.tolist(), ["l", "l"] + ["r"] * (frame.shape[1] - 2))
     lines += [""] + agreement_lines(t)
     if t.notes:
         lines += ["", "**Notes.**", ""] + [f"- {md_escape(n)}" for n in t.notes]
