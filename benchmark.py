@@ -153,9 +153,13 @@ def run(args) -> int:
             save_model_grid(firsts, [str(c) for c in plan], out / "samples" / "all_generators.png",
                             title=f"the same captions, every generator ({dataset_name}, seed {args.seed})")
             print(f"wrote {out}/leaderboard.md")
-        if args.fid_vs_n != "none" and comma_list(args.fid_vs_n):
-            curve = against_n({g: g for g in comma_list(args.fid_vs_n)}, dataset,
-                              sizes_up_to(args.n_images or len(dataset)), seed=args.seed, device=device,
+        # FID's covariance needs FID_MIN_IMAGES images: smaller sizes of the picture are left out, not errors
+        ns = [n for n in sizes_up_to(args.n_images or len(dataset)) if n >= defaults.FID_MIN_IMAGES]
+        if args.fid_vs_n != "none" and comma_list(args.fid_vs_n) and not ns:
+            print(f"fid/kid against n skipped: the run's n ({args.n_images}) is below FID's minimum of "
+                  f"{defaults.FID_MIN_IMAGES} images", flush=True)
+        elif args.fid_vs_n != "none" and comma_list(args.fid_vs_n):
+            curve = against_n({g: g for g in comma_list(args.fid_vs_n)}, dataset, ns, seed=args.seed, device=device,
                               extractor_weights=weights, progress=not args.no_progress, known=results)
             write_text(out / "fid_kid_vs_n.csv", curve.to_csv(index=False))
             plot_against_n(curve, out / "fid_kid_vs_n.png",
