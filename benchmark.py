@@ -60,8 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table-n-images", type=int_at_least(1), default=defaults.TABLE_N_IMAGES,
                    help="captions per generator for the tables (default %(default)s: every table of the default run "
                         "in about the time budget; stated in each table's caption)")
+    p.add_argument("--human-scores", action="append", default=[], metavar="HUMAN-SCORES.JSON",
+                   help="the human-scores.json of 't2ibench human-score' (repeatable): its rank-1 ratios or mean "
+                        "ranks become the measured column of each human-rated table (KT-GAN VI, CPGAN 2, SDN 2) "
+                        "whose zoo generators its sheet showed, exactly; without it those columns read 'human "
+                        "rating'")
     p.add_argument("--no-leaderboard", action="store_true",
-                   help="skip the leaderboard of every generator and metric (only the tables and the sanity suite)")
+                   help="skip the leaderboard of every generator and metric and its FID/KID-against-n picture (only "
+                        "the tables and the sanity suite)")
     p.add_argument("--fid-vs-n", default=",".join(defaults.FID_VS_N_GENERATORS),
                    help="generators of the FID/KID-against-n picture, <out>/<dataset>/fid_kid_vs_n.{png,csv} (default "
                         "%(default)s; 'none' skips it): each evaluated at n = 250, 500, 1000 captions of one plan below the "
@@ -86,6 +92,7 @@ def run(args) -> int:
     from t2ibench.sanity import run_sanity, write_sanity
     from t2ibench.io import write_text
     from t2ibench.sample_size import against_n, plot_against_n, sizes_up_to
+    from t2ibench.tables.human_scores import load_human_scores
     from t2ibench.tables.measure import measure_tables, parse_table_row, resolve_table_ids
 
     from models.common.zoo import NoWeightsError, list_variants
@@ -103,6 +110,7 @@ def run(args) -> int:
         if code:
             return code
     table_ids = resolve_table_ids(args.table)  # a bad id fails before any work
+    human_scores = load_human_scores(args.human_scores)  # so does a bad scores file
     user_rows = {}
     for text in args.table_row:  # so does a bad --table-row, and a generator that cannot be imported
         from t2ibench.registry import get_generator_factory
@@ -155,11 +163,13 @@ def run(args) -> int:
             print(f"wrote {out}/leaderboard.md")
         # FID's covariance needs FID_MIN_IMAGES images: smaller sizes of the picture are left out, not errors
         ns = [n for n in sizes_up_to(args.n_images or len(dataset)) if n >= defaults.FID_MIN_IMAGES]
-        if args.fid_vs_n != "none" and comma_list(args.fid_vs_n) and not ns:
+        # the picture belongs to the leaderboard (it reuses the leaderboard's results): not with --no-leaderboard
+        curve_generators = [] if args.no_leaderboard or args.fid_vs_n == "none" else comma_list(args.fid_vs_n)
+        if curve_generators and not ns:
             print(f"fid/kid against n skipped: the run's n ({args.n_images}) is below FID's minimum of "
                   f"{defaults.FID_MIN_IMAGES} images", flush=True)
-        elif args.fid_vs_n != "none" and comma_list(args.fid_vs_n):
-            curve = against_n({g: g for g in comma_list(args.fid_vs_n)}, dataset, ns, seed=args.seed, device=device,
+        elif curve_generators:
+            curve = against_n({g: g for g in curve_generators}, dataset, ns, seed=args.seed, device=device,
                               extractor_weights=weights, progress=not args.no_progress, known=results)
             write_text(out / "fid_kid_vs_n.csv", curve.to_csv(index=False))
             plot_against_n(curve, out / "fid_kid_vs_n.png",
@@ -170,7 +180,7 @@ def run(args) -> int:
                                     device=device, images_dir=args.images_dir, batch_size=args.batch_size,
                                     extractor_weights=weights, progress=not args.no_progress,
                                     allow_small_n=args.allow_small_n, shard_size=args.shard_size,
-                                    user_rows=user_rows)
+                                    user_rows=user_rows, human_scores=human_scores)
             index.append((dataset_name, tables))
             print(f"wrote {len(tables)} tables to {out}/tables/")
         if not args.no_sanity:

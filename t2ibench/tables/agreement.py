@@ -160,7 +160,7 @@ def table_agreement(spec: TableSpec, reported: pd.DataFrame, measured: Mapping, 
     columns = []
     for c in spec.columns:
         for d in per_metric[c.metric_id]:
-            if c.protocol is None:
+            if not c.scored or (c.is_human and not any(meas[(r.label, c.metric_id)].ok for r in spec.rows)):
                 columns.append(ColumnAgreement(c.metric_id, d, None, None, 0, (), c.reason))
                 continue
             labels, xs, ys = [], [], []
@@ -179,7 +179,7 @@ def table_agreement(spec: TableSpec, reported: pd.DataFrame, measured: Mapping, 
         if r.base is None:
             continue
         for c in spec.columns:
-            if c.protocol is None:
+            if not c.scored:
                 continue
             arrow = arrows[c.metric_id]
             for d in per_metric[c.metric_id]:

@@ -100,14 +100,15 @@ def measured_cells(spec: TableSpec, measured: Mapping[tuple[str, str], object]) 
     """Every (row, metric id) cell of ``spec`` as a :class:`Measured`, in the paper's unit.
 
     ``measured`` maps ``(row label, metric id)`` to ``(mean, std)`` (std may be None), a bare number,
-    or None, in t2ibench's units. ``ValueError`` for a key that is not a measurable cell of the spec
+    or None, in t2ibench's units (a human-rated cell of a row with a generator: the raters' score, a share for
+    a rank-1 ratio, :mod:`.human_scores`). ``ValueError`` for a key that is not a measurable cell of the spec
     (unknown row or column, a row without generator, a column without protocol, a gain column — it is
     computed — or a row's unmeasured cell), so that a wiring mistake cannot pass silently.
 
     A gain column's value is ``m(row) − m(reference row)`` of its source column (0 for the reference
     row itself); its std is ``sqrt(s_row² + s_ref²)`` (independent estimates) when both are given.
     """
-    measurable = {(c.row, c.metric_id) for c in cells(spec)}
+    measurable = {(c.row, c.metric_id) for c in cells(spec)} | set(human_keys(spec))
     for key in measured:
         if key not in measurable:
             raise ValueError(f"{spec.id}: measured {key!r} is not a measurable cell of the table; "
@@ -118,7 +119,9 @@ def measured_cells(spec: TableSpec, measured: Mapping[tuple[str, str], object]) 
         for c in spec.columns:
             key = (r.label, c.metric_id)
             if c.protocol is None:
-                out[key] = Measured(None, status=HUMAN if c.is_human else NO_PROTOCOL)
+                v = raw.get(key) if c.is_human else None
+                out[key] = (Measured(None, status=HUMAN if c.is_human else NO_PROTOCOL) if v is None else
+                            Measured(v[0] * c.scale, None if v[1] is None else v[1] * c.scale))
             elif r.generator is None:
                 out[key] = Measured(None, status=NOT_IN_ZOO)
             elif c.metric_id in r.unmeasured:
@@ -140,6 +143,13 @@ def measured_cells(spec: TableSpec, measured: Mapping[tuple[str, str], object]) 
     return out
 
 
+def human_keys(spec: TableSpec) -> list[tuple[str, str]]:
+    """The ``(row label, metric id)`` cells of ``spec`` that human raters' scores fill: rows with a
+    generator (no load options: a rating sheet shows each generator's final images) × human columns."""
+    return [(r.label, c.metric_id) for r in spec.rows if r.generator is not None and not r.options
+            for c in spec.columns if c.is_human]
+
+
 def collect_measured(spec: TableSpec, lookup: Callable[[str, dict, str], Mapping | None]) -> dict:
     """The measured mapping of ``spec`` from evaluation results.
 
@@ -158,4 +168,4 @@ def collect_measured(spec: TableSpec, lookup: Callable[[str, dict, str], Mapping
 
 
 __all__ = ["NOT_IN_ZOO", "HUMAN", "NO_PROTOCOL", "NOT_APPLICABLE", "NOT_MEASURED", "MISSING", "Measured",
-           "reported_cells", "directions", "units", "measured_cells", "collect_measured"]
+           "reported_cells", "directions", "units", "measured_cells", "human_keys", "collect_measured"]

@@ -32,7 +32,8 @@ def _pairs(table: RenderedTable, metric_id: str) -> dict[str, list[tuple[str, fl
 
 def plot_table(table: RenderedTable, path) -> Path | None:
     """Write the reported-vs-measured figure of ``table`` to ``path`` (PNG); None (nothing written)
-    when no column has a measurable protocol (a human-rating or no-protocol table)."""
+    when no column has a measurable protocol or human raters' scores (a human-rating table without
+    ``--human-scores``, or a no-protocol table)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -40,7 +41,9 @@ def plot_table(table: RenderedTable, path) -> Path | None:
 
     from t2ibench.plots import save_figure
 
-    groups = [g for g, c in zip(table.groups, table.spec.columns) if c.protocol is not None]
+    measured = {v["metric"] for v in table.values if v["source"] == "measured" and v["value"] is not None}
+    groups = [g for g, c in zip(table.groups, table.spec.columns)
+              if c.protocol is not None or (c.is_human and c.metric_id in measured)]
     if not groups:
         return None
     taus = {(a.column, a.dataset): a.tau for a in table.agreement.columns}

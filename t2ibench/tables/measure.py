@@ -74,14 +74,16 @@ def _options_name(generator: str, options: dict) -> str:
 def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, device: str = "cpu",
                    images_dir="runs/benchmark", batch_size: int | None = None, extractor_weights=None,
                    progress: bool = True, allow_small_n: bool = False, shard_size: int | None = None,
-                   user_rows=None) -> list:
+                   user_rows=None, human_scores=()) -> list:
     """Evaluate and write the tables ``table_ids`` on ``dataset`` (a loaded dataset); returns their
     :class:`~t2ibench.tables.render.RenderedTable` list (each with ``files``). Writes
     ``out_dir/<id>.{md,csv,json,tex}``, its figure ``out_dir/<id>.png`` (:mod:`.figures`) and ``out_dir/results/<generator>[-<option><value>].json``.
 
     ``user_rows``: ``{table id: [(row label, generator), ...]}``, a user's generators added to those tables
     as extra rows (:func:`~.specs.with_user_rows`; ``benchmark.py --table-row``, parsed by
-    :func:`parse_table_row`); every table named must be one of ``table_ids``."""
+    :func:`parse_table_row`); every table named must be one of ``table_ids``. ``human_scores``:
+    :class:`~.human_scores.HumanScores` (``benchmark.py --human-scores``) that fill the human-rated tables
+    whose generators they rated (:func:`~.human_scores.human_measured`; a file left out is printed with why)."""
     from models.common.zoo import NoWeightsError
     from t2ibench import defaults
     from t2ibench.engine import evaluate, evaluation_plan, run_identity
@@ -90,6 +92,7 @@ def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, dev
     from t2ibench.reported import load_reported
     from t2ibench.tables.cells import collect_measured
     from t2ibench.tables.figures import plot_table
+    from t2ibench.tables.human_scores import human_measured
     from t2ibench.tables.render import write_table
 
     out_dir = Path(out_dir)
@@ -131,7 +134,14 @@ def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, dev
         run = {"dataset": dataset.name, "n": n_images, "seed": seed,
                "stand_ins": sorted(_stand_ins(needed, results, dataset.name)),
                "not_measured": sorted(needed & set(missing))}
-        table = write_table(spec, load_reported(table_id), collect_measured(spec, lookup), run, out_dir)
+        measured = collect_measured(spec, lookup)
+        human, used, skipped = human_measured(spec, human_scores, dataset.name)
+        if used:
+            run["human_scores"] = used
+        for reason in skipped:
+            print(f"tables: {table_id}: human scores {reason}: not used", flush=True)
+        measured.update(human)
+        table = write_table(spec, load_reported(table_id), measured, run, out_dir)
         figure = plot_table(table, out_dir / f"{table_id}.png")
         if figure is not None:
             table.files["png"] = str(figure)

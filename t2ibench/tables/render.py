@@ -133,9 +133,16 @@ def _caption(spec: TableSpec, reported: pd.DataFrame, run: dict) -> str:
         parts.append(f"Paper's caption: “{paper_caption}{end}”")
     else:
         parts.append("The paper's caption is not in the extracted text.")
-    parts.append(f"{spec.measured_on(dataset)} n = {run['n']} images per generator, seed {run['seed']}.")
+    if spec.kind == "human":  # no image is generated for it by this run: the raters' sheet says which were shown
+        parts.append(f"{spec.measured_on(dataset)} Rated by people on the images of a t2ibench human-sheet "
+                     "(its captions, raters and seed in the column's description).")
+    else:
+        parts.append(f"{spec.measured_on(dataset)} n = {run['n']} images per generator, seed {run['seed']}.")
     cols = []
     for c in spec.columns:
+        if c.is_human and run.get("human_scores"):
+            cols.append(f"{c.label}: human raters, " + "; ".join(run["human_scores"]))
+            continue
         if c.protocol is None:
             cols.append(f"{c.label}: not measured by t2ibench ({c.reason})")
             continue
@@ -239,7 +246,7 @@ def _tau_summary(table: RenderedTable) -> str:
     parts = []
     for c in table.spec.columns:
         rows = [a for a in table.agreement.columns if a.column == c.metric_id]
-        if not rows or c.protocol is None:
+        if not rows or not c.scored or (c.is_human and all(a.n == 0 for a in rows)):
             continue
         cells = [f"{DATASET_NAMES[a.dataset]} {'—' if a.tau is None else fmt_number(a.tau, 2)} (n={a.n})"
                  for a in rows]
@@ -271,7 +278,9 @@ def index_markdown(results: Sequence[RenderedTable], relative_to=None) -> str:
                 if relative_to is not None:
                     path = os.path.relpath(path, relative_to)
                 links.append(f"[{fmt}]({Path(path).as_posix()})")
-        tau = "human rating" if t.spec.kind == "human" else _tau_summary(t)
+        tau = _tau_summary(t)
+        if t.spec.kind == "human" and tau == "—":
+            tau = "human rating (no --human-scores given)"
         lines.append(f"| {writers.md_escape(t.spec.title)} | {t.spec.kind} | {writers.md_escape(tau)} | "
                      f"{directions_text} | {' · '.join(links) or '—'} |")
     return "\n".join(lines) + "\n"

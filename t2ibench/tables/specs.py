@@ -100,6 +100,12 @@ class ColumnSpec:
     def is_human(self) -> bool:
         return self.protocol is None and self.reason == HUMAN_REASON
 
+    @property
+    def scored(self) -> bool:
+        """Whether the column can hold measured values: a t2ibench protocol, or human raters' scores
+        (``benchmark.py --human-scores``, :mod:`t2ibench.tables.human_scores`)."""
+        return self.protocol is not None or self.is_human
+
 
 @dataclass(frozen=True)
 class RowSpec:
@@ -296,7 +302,7 @@ COLUMNS: dict[str, ColumnSpec] = {c.metric_id: c for c in [
     _col("vs_similarity", "vs-similarity", "VS-similarity", 3),
     _col("itdis", "itdis", "ITDis", 3),
     _col("cmd", "cmd", "CMD", 3),
-    _col("human_rank1", None, "Human rank-1", 2, reason=HUMAN_REASON, evaluator="human raters"),
+    _col("human_rank1", None, "Human rank-1", 2, reason=HUMAN_REASON, evaluator="human raters", scale=100.0),
     _col("human_rank_quality", None, "Human rank (quality)", 2, reason=HUMAN_REASON, evaluator="human raters"),
     _col("human_rank_correlation", None, "Human rank (text correlation)", 2, reason=HUMAN_REASON,
          evaluator="human raters"),
