@@ -104,11 +104,26 @@ def _register(entry: ZooModel) -> None:
     name, paper = entry.name, entry.paper
     MODELS.register(name, entry)
 
-    def factory(dataset, device: str = "cpu", weights=None, side_output: int | None = None) -> ZooGenerator:
-        return load_pretrained(name, dataset, device=device, weights=weights, side_output=side_output)
+    def factory(dataset, device: str = "cpu", weights=None, side_output: int | None = None, format: str | None = None,
+                text_encoder_weights=None, vocabulary=None, text_encoder=None) -> ZooGenerator:
+        if format is not None:
+            from models.common.released import load_released
+
+            if not weights:
+                raise ValueError(f"{name}: format={format!r} needs the released file (weights=PATH)")
+            return load_released(name, dataset, weights, format, device=device,
+                                 text_encoder_weights=text_encoder_weights, vocabulary=vocabulary,
+                                 text_encoder=text_encoder, side_output=side_output)
+        if vocabulary is not None or text_encoder is not None:
+            raise ValueError(f"{name}: vocabulary= and text_encoder= go with a released format (format=...)")
+        return load_pretrained(name, dataset, device=device, weights=weights, side_output=side_output,
+                               text_encoder_weights=text_encoder_weights)
 
     factory.__doc__ = (f"{name} ({paper}) with its shipped weights for the dataset (or ``weights=PATH``); "
-                       f"``side_output=PX``: the generator's output at that scale instead of the final image.")
+                       f"``side_output=PX``: the generator's output at that scale instead of the final image; "
+                       f"``format=FORMAT``: ``weights`` is a released file in that format "
+                       f"(:mod:`models.common.released`), with the released text encoder "
+                       f"(``text_encoder_weights=PATH``, ``vocabulary=captions.pickle``).")
     register_generator(name, factory)
 
 

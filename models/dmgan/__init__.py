@@ -7,6 +7,7 @@ Tiny config on ``shapes``: shipped as ``models/weights/dmgan-shapes.*``; its tra
 quality check are in the manifest (``python -m models.train --report`` tabulates them).
 """
 from models.common.zoo import register_model
+from models.dmgan import released  # noqa: F401 — registers its released weights format
 from models.dmgan.configs import CONFIGS
 from models.dmgan.model import DMGAN
 

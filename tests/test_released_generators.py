@@ -1,0 +1,201 @@
+"""Released generator checkpoints (models.common.released): files built in each released format (the
+released key names and structure, random values) load into the zoo's networks by the key maps, and the zoo
+generator's images equal the released forward pass written plainly in tests/released_nets.py.
+
+Widths: the maps read every width from the file, so the equality tests use the released key structure at a
+reduced width (GF_DIM 2, three stages up to 256 px); the paper-size tests check the released birds / COCO
+key sets and shapes at their released widths (every key mapped, the config read back).
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models.common.released import get_format, list_formats, load_released_state, map_state
+from models.common.text_encoder import EncodedText
+from released_nets import G_NET, g_net_forward, randomise
+
+N, T, NEF = 3, 6, 8
+
+
+def _text(seed=1, nef=NEF):
+    """Three captions of lengths 6, 4 and 2 words (the others padding)."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor([6, 4, 2])
+    mask = torch.arange(T)[None, :] >= lengths[:, None]
+    words = torch.randn(N, nef, T, generator=g).masked_fill(mask[:, None, :], 0.0)
+    return EncodedText(torch.randn(N, nef, generator=g), words, mask, lengths)
+
+
+def _noise(nz, ncf, seed=2):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(N, nz, generator=g), torch.randn(N, ncf, generator=g)
+
+
+def _save(state, path, legacy: bool, drop_tracked: bool = False):
+    """``torch.save`` of a state dict as the releases were: the legacy (pre-1.6) serialisation, and without
+    BatchNorm's ``num_batches_tracked`` for a PyTorch 0.3/0.4.0 file."""
+    state = {k: v for k, v in state.items() if not (drop_tracked and k.endswith("num_batches_tracked"))}
+    torch.save(state, path, _use_new_zipfile_serialization=not legacy)
+    return path
+
+
+@pytest.mark.parametrize("legacy,drop_tracked", [(True, True), (False, False)])
+def test_attngan_release_equals_the_released_forward(tmp_path, legacy, drop_tracked):
+    ref = randomise(G_NET("attngan", ngf=2, nef=NEF, ncf=3, nz=5, r_num=2))
+    path = _save(ref.state_dict(), tmp_path / "netG_epoch_600.pth", legacy, drop_tracked)
+    model, config, _ = load_released_state("attngan-release", path, "cub")
+    assert {k: config[k] for k in ("ngf", "z_dim", "c_dim", "text_dim", "r_num", "stages", "image_size")} == {
+        "ngf": 2, "z_dim": 5, "c_dim": 3, "text_dim": NEF, "r_num": 2, "stages": 3, "image_size": 256}
+    text, (z, eps) = _text(), _noise(5, 3)
+    expected = g_net_forward(ref, z, eps, text.sentence, text.words, text.mask)
+    with torch.no_grad():
+        got = model.generator.eval()(text, torch.cat([z, eps], 1)).images
+    assert [x.shape[-1] for x in got] == [64, 128, 256]
+    for a, b in zip(got, expected):
+        assert 0.05 < b.std() and b.abs().max() < 0.999   # not a saturated, trivially equal image
+        torch.testing.assert_close(a, b, atol=2e-5, rtol=1e-4)
+
+
+def _shapes(module) -> dict[str, torch.Tensor]:
+    """A state dict of random values with the shapes of ``module`` (built on the meta device: paper sizes fast)."""
+    g = torch.Generator().manual_seed(0)
+    return {k: torch.randn(v.shape, generator=g) if v.is_floating_point() else torch.zeros(v.shape, dtype=v.dtype)
+            for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("dataset,ngf,r_num", [("cub", 32, 2), ("coco", 48, 3)])
+def test_attngan_release_paper_sizes(tmp_path, dataset, ngf, r_num):
+    """The released birds (eval_bird.yml: GF_DIM 32, R_NUM 2) and COCO (eval_coco.yml: GF_DIM 48, R_NUM 3)
+    key sets at their sizes: every key maps, the config read back is the release's."""
+    with torch.device("meta"):
+        released = G_NET("attngan", ngf=ngf, nef=256, ncf=100, nz=100, r_num=r_num)
+    state = _shapes(released)
+    path = _save(state, tmp_path / f"{dataset}_AttnGAN2.pth", legacy=True, drop_tracked=True)
+    model, config, digest = load_released_state("attngan-release", path, dataset)
+    assert (config["ngf"], config["r_num"], config["z_dim"], config["c_dim"], config["image_size"]) == (
+        ngf, r_num, 100, 100, 256)
+    zoo = model.generator.state_dict()
+    assert len(zoo) == len(state)
+    torch.testing.assert_close(zoo["stages.1.attention.project.weight"], state["h_net3.att.conv_context.weight"][..., 0])
+    torch.testing.assert_close(zoo["init.fc.0.weight"][:, 100:], state["h_net1.fc.0.weight"][:, :100])  # c first
+    assert len(digest) == 64
+
+
+def _released_state():
+    return randomise(G_NET("attngan", ngf=2, nef=NEF, ncf=3, nz=5, r_num=1, branches=2)).state_dict()
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda s: s.pop("h_net2.att.conv_context.weight"), "missing released keys 'h_net2.att.conv_context.weight'"),
+    (lambda s: s.__setitem__("h_net2.extra.weight", torch.zeros(1)), "unexpected keys 'h_net2.extra.weight'"),
+    (lambda s: s.__setitem__("h_net2.residual.0.block.3.weight", torch.zeros(5, 4, 3, 3)),
+     "key 'h_net2.residual.0.block.3.weight' has shape (5, 4, 3, 3), expected (4, 4, 3, 3)"),
+    (lambda s: s.__setitem__("h_net2.att.conv_context.weight", torch.zeros(2, NEF)),
+     "key 'h_net2.att.conv_context.weight' has shape (2, 8), expected (2, 8, 1, 1)"),
+    (lambda s: s.pop("ca_net.fc.weight"), "no key 'ca_net.fc.weight'"),
+])
+def test_refuses_missing_extra_and_misshapen_keys(tmp_path, edit, message):
+    state = _released_state()
+    edit(state)
+    path = _save(state, tmp_path / "netG.pth", legacy=False)
+    with pytest.raises(ValueError) as e:
+        load_released_state("attngan-release", path, "cub")
+    assert message in str(e.value) and str(path) in str(e.value)
+
+
+def test_map_state_never_loads_in_part():
+    """A zoo tensor the map does not cover is a refusal, not a partial load."""
+    from models.common.released import KeyMap
+
+    zoo = {"ca.fc.weight": torch.zeros(2, 2), "other.weight": torch.zeros(1)}
+    with pytest.raises(ValueError, match="no released key for the zoo network's 'other.weight'"):
+        map_state({"ca_net.fc.weight": torch.ones(2, 2)}, KeyMap((("ca.fc.", "ca_net.fc."),)), zoo, "x")
+
+
+class _FixedEncoder:
+    """A stand-in text encoder: each caption ("0", "1", "2") maps to row i of a fixed EncodedText."""
+
+    def __init__(self, text: EncodedText):
+        self.text, self.dim, self.sha256 = text, text.sentence.shape[1], "0" * 64
+
+    def to(self, device):
+        return self
+
+    def encode_each(self, captions):
+        rows = torch.tensor([int(c) for c in captions])
+        return self.text.map(lambda t: t[rows])
+
+    def describe(self):
+        return {"weights": "stand-in"}
+
+
+def test_load_generator_with_a_released_format(tmp_path):
+    """load_generator("attngan", weights=PATH, format="attngan-release") gives the benchmark's generator,
+    whose images are the released forward pass's for the same noise rows."""
+    from types import SimpleNamespace
+
+    from models.common.gan import to_uint8
+    from t2ibench.generators.base import per_caption_noise
+    from t2ibench.registry import load_generator
+
+    ref = randomise(G_NET("attngan", ngf=2, nef=NEF, ncf=3, nz=5, r_num=2))
+    path = _save(ref.state_dict(), tmp_path / "bird_AttnGAN2.pth", legacy=True, drop_tracked=True)
+    text = _text()
+    dataset = SimpleNamespace(name="cub", image_size=256)
+    gen = load_generator("attngan", dataset=dataset, weights=path, format="attngan-release",
+                         text_encoder=_FixedEncoder(text))
+    images = gen.generate(["0", "1", "2"], seed=5)
+    noise = per_caption_noise(5, N, (8,))
+    expected = to_uint8(g_net_forward(ref, noise[:, :5], noise[:, 5:], text.sentence, text.words, text.mask)[-1])
+    assert images.dtype == torch.uint8 and images.shape == (N, 3, 256, 256)
+    assert (images.int() - expected.int()).abs().max() <= 1
+    assert gen.info["format"] == "attngan-release" and gen.fingerprint["weights_sha256"]
+
+
+def test_load_generator_refusals(tmp_path):
+    from types import SimpleNamespace
+
+    from t2ibench.registry import load_generator
+
+    path = _save(_released_state(), tmp_path / "netG.pth", legacy=False)
+    cub128 = SimpleNamespace(name="cub", image_size=128)
+    with pytest.raises(ValueError, match="is a release of 'attngan', not of 'dmgan'"):
+        load_generator("dmgan", dataset=cub128, weights=path, format="attngan-release")
+    with pytest.raises(ValueError, match="text_encoder_weights=.*captions.pickle"):
+        load_generator("attngan", dataset=cub128, weights=path, format="attngan-release")
+    with pytest.raises(ValueError, match="make 128 px images; dataset 'cub' is loaded at 256 px"):
+        load_generator("attngan", dataset=SimpleNamespace(name="cub", image_size=256), weights=path,
+                       format="attngan-release", text_encoder=_FixedEncoder(_text()))
+    with pytest.raises(ValueError, match="unknown released weights format 'nope'"):
+        load_generator("attngan", dataset=cub128, weights=path, format="nope")
+
+
+def test_dmgan_release_equals_the_released_forward(tmp_path):
+    ref = randomise(G_NET("dmgan", ngf=2, nef=NEF, ncf=3, nz=5, r_num=2), seed=3)
+    path = _save(ref.state_dict(), tmp_path / "bird_DMGAN.pth", legacy=True)
+    model, config, _ = load_released_state("dmgan-release", path, "cub")
+    assert (config["ngf"], config["memory_dim"], config["r_num"]) == (2, 4, 2)
+    text, (z, eps) = _text(), _noise(5, 3)
+    expected = g_net_forward(ref, z, eps, text.sentence, text.words, text.mask)
+    with torch.no_grad():
+        got = model.generator.eval()(text, torch.cat([z, eps], 1)).images
+    for a, b in zip(got, expected):
+        assert 0.05 < b.std()
+        torch.testing.assert_close(a, b, atol=2e-5, rtol=1e-4)
+
+
+def test_dmgan_release_paper_size_keys(tmp_path):
+    with torch.device("meta"):
+        released = G_NET("dmgan", ngf=64, nef=256, ncf=100, nz=100, r_num=2)
+    path = _save(_shapes(released), tmp_path / "bird_DMGAN.pth", legacy=True)
+    _, config, _ = load_released_state("dmgan-release", path, "cub")
+    assert (config["ngf"], config["memory_dim"], config["r_num"], config["image_size"]) == (64, 128, 2, 256)
+
+
+def test_every_format_documents_itself():
+    assert {"attngan-release", "dmgan-release"} <= set(list_formats())
+    for name in list_formats():
+        fmt = get_format(name)
+        assert fmt.source and fmt.files and (fmt.refuse or (fmt.key_map and fmt.infer))
+        assert fmt.text_encoder or fmt.no_text_encoder or fmt.refuse
