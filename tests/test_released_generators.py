@@ -199,3 +199,134 @@ def test_every_format_documents_itself():
         fmt = get_format(name)
         assert fmt.source and fmt.files and (fmt.refuse or (fmt.key_map and fmt.infer))
         assert fmt.text_encoder or fmt.no_text_encoder or fmt.refuse
+
+
+def test_stackgan_v2_release_equals_the_released_forward(tmp_path):
+    """StackGAN-v2's G_NET saved from nn.DataParallel ('module.' keys); both concatenations put c first."""
+    from types import SimpleNamespace
+
+    from released_nets import G_NET_V2, g_net_v2_forward
+    from t2ibench.registry import load_generator
+
+    ref = randomise(G_NET_V2(ngf=8, t_dim=12, ef=3, nz=5, r_num=2), seed=4)
+    state = {f"module.{k}": v for k, v in ref.state_dict().items()}
+    path = _save(state, tmp_path / "netG_210000.pth", legacy=True)
+    model, config, _ = load_released_state("stackgan-v2-release", path, "cub")
+    assert (config["ngf"], config["text_dim"], config["c_dim"], config["branches"]) == (8, 12, 3, 3)
+    text, (z, eps) = _text(nef=12), _noise(5, 3)
+    expected = g_net_v2_forward(ref, z, eps, text.sentence)
+    with torch.no_grad():
+        got = model.generator.eval()(text, torch.cat([z, eps], 1)).images
+    for a, b in zip(got, expected):
+        assert 0.05 < b.std()
+        torch.testing.assert_close(a, b, atol=2e-5, rtol=1e-4)
+    cub = SimpleNamespace(name="cub", image_size=256)
+    with pytest.raises(ValueError, match="char-CNN-RNN"):
+        load_generator("stackgan++", dataset=cub, weights=path, format="stackgan-v2-release")
+    gen = load_generator("stackgan++", dataset=cub, weights=path, format="stackgan-v2-release",
+                         text_encoder=_FixedEncoder(text))
+    assert gen.generate(["0"]).shape == (1, 3, 256, 256)
+
+
+def test_hdgan_release_is_refused_naming_the_differences(tmp_path):
+    from types import SimpleNamespace
+
+    from t2ibench.registry import load_generator
+
+    path = _save({"condEmbedding.linear.weight": torch.zeros(256, 1024)}, tmp_path / "G.pth", legacy=False)
+    with pytest.raises(ValueError, match="refused: HDGAN's released Generator is not the zoo's hdgan network: .*"
+                                         "LeakyReLU.*reflection"):
+        load_generator("hdgan", dataset=SimpleNamespace(name="cub", image_size=256), weights=path,
+                       format="hdgan-release")
+
+
+def _save_module(module, path, legacy: bool, monkeypatch):
+    """torch.save(module) as CPGAN saved NET_G.pkl (protocol 2), its classes under the released module name
+    ``model`` (as code/model.py's)."""
+    import sys
+
+    import released_nets
+
+    for cls in {type(m) for m in module.modules()}:
+        if cls.__module__ == released_nets.__name__:
+            monkeypatch.setattr(cls, "__module__", "model")
+    monkeypatch.setitem(sys.modules, "model", released_nets)
+    torch.save(module, path, pickle_protocol=2, _use_new_zipfile_serialization=not legacy)
+    monkeypatch.undo()
+    return path
+
+
+@pytest.mark.parametrize("legacy", [True, False])
+def test_cpgan_module_pickle_equals_the_released_forward(tmp_path, monkeypatch, legacy):
+    ref = randomise(G_NET("cpgan", ngf=2, nef=NEF, ncf=3, nz=5, r_num=3), seed=6)
+    path = _save_module(ref, tmp_path / "NET_G.pkl", legacy, monkeypatch)
+    model, config, _ = load_released_state("cpgan-release", path, "coco")
+    assert (config["ngf"], config["r_num"], config["stages"]) == (2, 3, 3)
+    text, (z, eps) = _text(), _noise(5, 3)
+    expected = g_net_forward(ref, z, eps, text.sentence, text.words, text.mask)
+    with torch.no_grad():
+        got = model.generator.eval()(text, torch.cat([z, eps], 1)).images
+    for a, b in zip(got, expected):
+        assert 0.05 < b.std()
+        torch.testing.assert_close(a, b, atol=2e-5, rtol=1e-4)
+
+
+def test_module_pickle_reads_the_state_dict_without_the_classes(tmp_path, monkeypatch):
+    """The extracted tensors are state_dict()'s, keys and values, with the classes' module not importable."""
+    import sys
+
+    from models.common.module_pickle import read_module_pickle
+
+    ref = randomise(G_NET("cpgan", ngf=2, nef=NEF, ncf=3, nz=5, r_num=1, branches=2), seed=6)
+    path = _save_module(ref, tmp_path / "NET_G.pkl", True, monkeypatch)
+    assert "model" not in sys.modules
+    state = read_module_pickle(path, "CPGAN weights")
+    expected = ref.state_dict()
+    assert state.keys() == expected.keys()
+    for k in expected:
+        torch.testing.assert_close(state[k], expected[k], rtol=0, atol=0)
+
+
+class _Payload:
+    """Unpickled by pickle.load, this would create ``marker`` (``open(marker, "w")``)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+@pytest.mark.parametrize("legacy", [True, False])
+def test_a_malicious_module_pickle_is_refused_without_running_code(tmp_path, monkeypatch, legacy):
+    import pickle
+
+    from models.common.module_pickle import read_module_pickle
+
+    marker = tmp_path / "pwned"
+    net = G_NET("cpgan", ngf=2, nef=NEF, ncf=3, nz=5, r_num=1, branches=2)
+    net.payload = _Payload(marker)            # hidden in the module's state, as a real attack would be
+    path = _save_module(net, tmp_path / "NET_G.pkl", legacy, monkeypatch)
+    bare = tmp_path / "bare.pkl"
+    bare.write_bytes(pickle.dumps(_Payload(marker), protocol=2))
+    for p in (path, bare):
+        with pytest.raises(ValueError, match=r"refused: .* calls \w+\.open\(\.\.\.\) while loading"):
+            read_module_pickle(p, "CPGAN weights")
+        with pytest.raises(ValueError, match="refused"):
+            load_released_state("cpgan-release", p, "coco")
+    assert not marker.exists()
+    control = tmp_path / "control"     # the payload does create its file when unpickled for real
+    pickle.loads(pickle.dumps(_Payload(control), protocol=2)).close()
+    assert control.exists()
+
+
+def test_module_pickle_rejects_what_is_not_a_module(tmp_path):
+    from models.common.module_pickle import read_module_pickle
+
+    state_dict_file = _save(_released_state(), tmp_path / "netG.pth", legacy=True)
+    with pytest.raises(ValueError, match="not a pickled nn.Module"):
+        read_module_pickle(state_dict_file, "CPGAN weights")
+    junk = tmp_path / "junk.pkl"
+    junk.write_bytes(b"\x80\x02K\x01")
+    with pytest.raises(ValueError, match="not a readable torch module pickle"):
+        read_module_pickle(junk, "CPGAN weights")

@@ -9,6 +9,7 @@ MATE + OAIE), registered here as the zoo text encoders ``cpgan-mate`` (MATE + OA
 """
 from models.common.text_encoder import register_text_encoder
 from models.common.zoo import register_model
+from models.cpgan import released  # noqa: F401 — registers its released weights format
 from models.cpgan.configs import CONFIGS, VARIANTS
 from models.cpgan.model import CPGAN, TEXT_ENCODERS
 

@@ -9,6 +9,7 @@ Tiny config on ``shapes``: shipped as ``models/weights/hdgan-shapes.*``; its tra
 quality check are in the manifest (``python -m models.train --report`` tabulates them).
 """
 from models.common.zoo import register_model
+from models.hdgan import released  # noqa: F401 — registers its released weights format
 from models.hdgan.configs import CONFIGS, VARIANTS
 from models.hdgan.model import HDGAN
 

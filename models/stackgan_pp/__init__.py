@@ -8,6 +8,7 @@ Tiny config on ``shapes``: shipped as ``models/weights/stackgan++-shapes.*``; it
 quality check are in the manifest (``python -m models.train --report`` tabulates them).
 """
 from models.common.zoo import register_model
+from models.stackgan_pp import released  # noqa: F401 — registers its released weights format
 from models.stackgan_pp.configs import CONFIGS
 from models.stackgan_pp.model import StackGANpp
 
