@@ -30,7 +30,8 @@ import sys
 from pathlib import Path
 
 from t2ibench import defaults
-from t2ibench.cli import (ArgumentParser, add_run_args, comma_list, extractor_weights_from_args, int_at_least,
+from t2ibench.cli import (ArgumentParser, add_generator_weights_args, add_run_args, comma_list,
+                          extractor_weights_from_args, generator_options_from_args, int_at_least,
                           load_dataset_from_args, resolve_device, run_cli)
 from t2ibench.io import safe_filename
 
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the generated images are kept as PNG shards, per dataset and row; an interrupted run "
                         "resumes from them (default %(default)s)")
     add_run_args(p, out_default="leaderboards")
+    add_generator_weights_args(p)
     return p
 
 
@@ -127,6 +129,9 @@ def run(args) -> int:
     names = comma_list(args.generators) or list(REFERENCE_GENERATORS) + [
         g for g in list_generators() if g not in REFERENCE_GENERATORS and g not in ablations]
     weights = extractor_weights_from_args(args)
+    # other weights for some zoo rows (--generator-weights NAME=PATH, a paper's release with --weights-format):
+    # used by the leaderboard, the FID/KID-against-n picture and the tables alike
+    generator_options = generator_options_from_args(args, sorted(set(names) | set(list_generators())))
     index = []
     for dataset_name in comma_list(args.datasets):
         dataset = load_dataset_from_args(args, dataset_name)
@@ -134,7 +139,7 @@ def run(args) -> int:
         results, firsts = [], {}
         for name in ([] if args.no_leaderboard else names):
             try:
-                generator = load_generator(name, dataset=dataset, device=device)
+                generator = load_generator(name, dataset=dataset, device=device, **generator_options.get(name, {}))
             except NoWeightsError as e:
                 print(f"skipping {name}: {e}", flush=True)
                 continue
@@ -169,7 +174,9 @@ def run(args) -> int:
             print(f"fid/kid against n skipped: the run's n ({args.n_images}) is below FID's minimum of "
                   f"{defaults.FID_MIN_IMAGES} images", flush=True)
         elif curve_generators:
-            curve = against_n({g: g for g in curve_generators}, dataset, ns, seed=args.seed, device=device,
+            curve = against_n({g: load_generator(g, dataset=dataset, device=device, **generator_options[g])
+                               if g in generator_options else g for g in curve_generators}, dataset, ns, seed=args.seed,
+                              device=device,
                               extractor_weights=weights, progress=not args.no_progress, known=results)
             write_text(out / "fid_kid_vs_n.csv", curve.to_csv(index=False))
             plot_against_n(curve, out / "fid_kid_vs_n.png",
@@ -180,7 +187,8 @@ def run(args) -> int:
                                     device=device, images_dir=args.images_dir, batch_size=args.batch_size,
                                     extractor_weights=weights, progress=not args.no_progress,
                                     allow_small_n=args.allow_small_n, shard_size=args.shard_size,
-                                    user_rows=user_rows, human_scores=human_scores)
+                                    user_rows=user_rows, human_scores=human_scores,
+                                    generator_options=generator_options)
             index.append((dataset_name, tables))
             print(f"wrote {len(tables)} tables to {out}/tables/")
         if not args.no_sanity:

@@ -114,6 +114,55 @@ def extractor_weights_from_args(args) -> dict[str, str] | None:
     return weights or None
 
 
+#: ``--flag`` -> the generator factory's keyword it fills (:func:`generator_options_from_args`)
+GENERATOR_OPTIONS = {"generator_weights": "weights", "weights_format": "format",
+                     "generator_text_encoder": "text_encoder_weights", "vocabulary": "vocabulary"}
+
+
+def add_generator_weights_args(p: argparse.ArgumentParser) -> None:
+    """``--generator-weights``, ``--weights-format``, ``--generator-text-encoder``, ``--vocabulary``: other
+    weights for a zoo generator than its shipped ones — a file of its own, or a paper's released checkpoint
+    (``t2ibench eval`` and ``benchmark.py``; each ``NAME=VALUE``, repeatable, NAME one of the run's generators)."""
+    p.add_argument("--generator-weights", action="append", default=[], metavar="NAME=PATH",
+                   help="weights of zoo generator NAME instead of its shipped ones: a zoo .safetensors, or a paper's "
+                        "released file with --weights-format NAME=FORMAT (repeatable)")
+    p.add_argument("--weights-format", action="append", default=[], metavar="NAME=FORMAT",
+                   help="the released format of NAME's --generator-weights, e.g. attngan-release ('t2ibench list "
+                        "formats' lists them, with the files each reads and what it refuses)")
+    p.add_argument("--generator-text-encoder", action="append", default=[], metavar="NAME=PATH",
+                   help="the text encoder NAME reads: with --weights-format, the release's (e.g. AttnGAN's "
+                        "DAMSMencoders/bird/text_encoder200.pth); else another zoo DAMSM .safetensors")
+    p.add_argument("--vocabulary", action="append", default=[], metavar="NAME=PATH",
+                   help="with --weights-format: the vocabulary of the released text encoder (the release's "
+                        "captions.pickle)")
+
+
+def generator_options_from_args(args, names) -> dict[str, dict]:
+    """``{generator name: factory keywords}`` from the :func:`add_generator_weights_args` flags; each flag's
+    NAME must be one of ``names`` (the run's generators), at most once per flag."""
+    options: dict[str, dict] = {}
+    for flag, keyword in GENERATOR_OPTIONS.items():
+        for item in getattr(args, flag, None) or []:
+            name, sep, value = item.partition("=")
+            dashed = "--" + flag.replace("_", "-")
+            if not sep or not name or not value:
+                raise ValueError(f"{dashed}: expected NAME=VALUE, got {item!r}")
+            if name not in names:
+                raise ValueError(f"{dashed} {item!r}: {name!r} is not a generator of this run "
+                                 f"({', '.join(names)})")
+            if keyword in options.get(name, {}):
+                raise ValueError(f"{dashed}: {name!r} is given twice")
+            options.setdefault(name, {})[keyword] = value
+    for name, kwargs in options.items():
+        if "format" in kwargs and "weights" not in kwargs:
+            raise ValueError(f"--weights-format {name}=...: give the released file with --generator-weights "
+                             f"{name}=PATH")
+        if "vocabulary" in kwargs and "format" not in kwargs:
+            raise ValueError(f"--vocabulary {name}=...: a vocabulary goes with a released format "
+                             f"(--weights-format {name}=FORMAT)")
+    return options
+
+
 def comma_list(text: str | None) -> list[str] | None:
     return None if text is None else [m.strip() for m in text.split(",") if m.strip()]
 
@@ -148,6 +197,8 @@ def _cmd_eval(args) -> int:
     if bool(args.images) != bool(args.captions):
         raise ValueError("--images DIR and --captions FILE go together: the captions file says which image was made "
                          "for which caption")
+    # other weights for the generator (a paper's released checkpoint...): checked before any work
+    options = generator_options_from_args(args, [args.generator] if args.generator else []).get(args.generator, {})
     device = resolve_device(args.device)
     dataset = load_dataset_from_args(args, args.dataset, args.split)
     out = _eval_out(args, dataset)
@@ -168,7 +219,7 @@ def _cmd_eval(args) -> int:
         from t2ibench.registry import load_generator
 
         name = args.generator
-        generator = load_generator(name, dataset=dataset, device=device)
+        generator = load_generator(name, dataset=dataset, device=device, **options)
         result = evaluate(generator, dataset, n_images=args.n_images, generator_name=name,
                           image_dir=None if args.no_images else out / "images", shard_size=args.shard_size,
                           reuse_images=args.reuse_images, **common)
@@ -224,11 +275,19 @@ def _cmd_list(args) -> int:
     from t2ibench.protocols import list_metrics
     from t2ibench.registry import list_generators
 
+    try:
+        from models.common.released import describe_formats, list_formats
+    except ModuleNotFoundError as e:  # installed without the zoo: no released formats
+        if e.name != "models":
+            raise
+        describe_formats, list_formats = dict, list
+
     listing = {"generators": list_generators, "datasets": list_datasets, "metrics": list_metrics,
-               "extractors": list_extractors}
+               "extractors": list_extractors, "formats": list_formats}
     for kind in [args.kind] if args.kind else listing:
         print(f"{kind}:")
-        details = describe_extractors() if kind == "extractors" else {}  # the published weights each accepts
+        # the published weights each extractor accepts; the files each released format reads
+        details = describe_extractors() if kind == "extractors" else describe_formats() if kind == "formats" else {}
         for name in listing[kind]():
             print(f"  {name}")
             for line in details.get(name, ()):
@@ -354,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "from them when the same command is run again)")
     add_run_args(p, out_default=None, out_help="output folder (default runs/eval/GENERATOR/DATASET: one folder per "
                                                 "generator and dataset, so that kept images never meet another run's)")
+    add_generator_weights_args(p)
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("sanity", help="the metric sanity suite: each metric's response to controlled degradations",
@@ -418,8 +478,9 @@ order matters.)""".format(n=defaults.COMPARE_REGRESS_N, u=defaults.COMPARE_REGRE
                         "(default %(default)s)")
     p.set_defaults(func=_cmd_compare)
 
-    p = sub.add_parser("list", help="list registered generators, datasets, metrics or feature extractors")
-    p.add_argument("kind", nargs="?", choices=["generators", "datasets", "metrics", "extractors"])
+    p = sub.add_parser("list", help="list registered generators, datasets, metrics, feature extractors or the "
+                                    "released weights formats of the zoo's generators")
+    p.add_argument("kind", nargs="?", choices=["generators", "datasets", "metrics", "extractors", "formats"])
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("preview", help="save a grid of dataset images with their first caption")

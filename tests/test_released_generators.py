@@ -330,3 +330,41 @@ def test_module_pickle_rejects_what_is_not_a_module(tmp_path):
     junk.write_bytes(b"\x80\x02K\x01")
     with pytest.raises(ValueError, match="not a readable torch module pickle"):
         read_module_pickle(junk, "CPGAN weights")
+
+
+def test_cli_generator_weights_flags(monkeypatch, capsys, tmp_path):
+    """t2ibench eval passes --generator-weights / --weights-format / --generator-text-encoder / --vocabulary to
+    the generator's factory; bad flags are one-line errors."""
+    import t2ibench.registry as registry
+    from t2ibench.cli import main
+
+    seen = {}
+
+    def fake_load_generator(name, dataset, device, **kwargs):
+        seen.update(name=name, **kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(registry, "load_generator", fake_load_generator)
+    flags = ["--generator-weights", "attngan=bird_AttnGAN2.pth", "--weights-format", "attngan=attngan-release",
+             "--generator-text-encoder", "attngan=text_encoder200.pth", "--vocabulary", "attngan=captions.pickle"]
+    assert main(["eval", "--generator", "attngan", "--dataset", "shapes", "--n-images", "2", "--out",
+                 str(tmp_path / "run"), *flags]) == 2
+    assert seen == {"name": "attngan", "weights": "bird_AttnGAN2.pth", "format": "attngan-release",
+                    "text_encoder_weights": "text_encoder200.pth", "vocabulary": "captions.pickle"}
+    assert "error: stop here" in capsys.readouterr().err
+    for bad, message in [(["--generator-weights", "dmgan=x.pth"], "'dmgan' is not a generator of this run"),
+                         (["--weights-format", "attngan=attngan-release"], "give the released file"),
+                         (["--generator-weights", "attngan"], "expected NAME=VALUE"),
+                         (["--vocabulary", "attngan=c.pickle"], "a vocabulary goes with a released format")]:
+        assert main(["eval", "--generator", "attngan", "--dataset", "shapes", *bad]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_list_formats(capsys):
+    from t2ibench.cli import main
+
+    assert main(["list", "formats"]) == 0
+    out = capsys.readouterr().out
+    for name in ("attngan-release", "dmgan-release", "stackgan-v2-release", "hdgan-release", "cpgan-release"):
+        assert f"  {name}\n" in out
+    assert "refused: HDGAN's released Generator" in out and "bird_AttnGAN2.pth" in out

@@ -145,6 +145,23 @@ def get_format(name: str) -> ReleasedFormat:
     return FORMATS.get(name)
 
 
+def describe_formats() -> dict[str, list[str]]:
+    """``{format: lines}`` for ``t2ibench list formats``: the zoo model, the released code, the files, and
+    the refusal or the text encoder it needs."""
+    out = {}
+    for name in list_formats():
+        f = FORMATS.get(name)
+        lines = [f"zoo model {f.model}; {f.source}",
+                 "files: " + "; ".join(f"{d}: {file}" for d, file in f.files.items())]
+        if f.refuse:
+            lines.append(f"refused: {f.refuse}")
+        else:
+            lines.append(f"text encoder: zoo text encoder {f.text_encoder!r} from --generator-text-encoder and "
+                         f"--vocabulary" if f.text_encoder else f"text encoder: none ({f.no_text_encoder})")
+        out[name] = lines
+    return out
+
+
 def _import_zoo() -> None:
     import models  # noqa: F401 — each model package registers its released formats
 

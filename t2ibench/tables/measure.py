@@ -74,7 +74,7 @@ def _options_name(generator: str, options: dict) -> str:
 def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, device: str = "cpu",
                    images_dir="runs/benchmark", batch_size: int | None = None, extractor_weights=None,
                    progress: bool = True, allow_small_n: bool = False, shard_size: int | None = None,
-                   user_rows=None, human_scores=()) -> list:
+                   user_rows=None, human_scores=(), generator_options=None) -> list:
     """Evaluate and write the tables ``table_ids`` on ``dataset`` (a loaded dataset); returns their
     :class:`~t2ibench.tables.render.RenderedTable` list (each with ``files``). Writes
     ``out_dir/<id>.{md,csv,json,tex}``, its figure ``out_dir/<id>.png`` (:mod:`.figures`) and ``out_dir/results/<generator>[-<option><value>].json``.
@@ -83,7 +83,9 @@ def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, dev
     as extra rows (:func:`~.specs.with_user_rows`; ``benchmark.py --table-row``, parsed by
     :func:`parse_table_row`); every table named must be one of ``table_ids``. ``human_scores``:
     :class:`~.human_scores.HumanScores` (``benchmark.py --human-scores``) that fill the human-rated tables
-    whose generators they rated (:func:`~.human_scores.human_measured`; a file left out is printed with why)."""
+    whose generators they rated (:func:`~.human_scores.human_measured`; a file left out is printed with why).
+    ``generator_options``: ``{generator: factory keywords}`` added when a table's generator is loaded (other
+    weights, e.g. a paper's released checkpoint: ``benchmark.py --generator-weights`` / ``--weights-format``)."""
     from models.common.zoo import NoWeightsError
     from t2ibench import defaults
     from t2ibench.engine import evaluate, evaluation_plan, run_identity
@@ -103,7 +105,8 @@ def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, dev
     specs = {t: with_user_rows(get_spec(t), (user_rows or {}).get(t, ())) for t in table_ids}
     results, missing = {}, []
     for ev in evaluations_needed(list(specs.values())):
-        options = options_for(ev.generator, ev.options, dataset.name)
+        options = {**options_for(ev.generator, ev.options, dataset.name),
+                   **(generator_options or {}).get(ev.generator, {})}
         key = (ev.generator, json.dumps(ev.options, sort_keys=True))
         try:
             generator = load_generator(ev.generator, dataset=dataset, device=device, **options)
