@@ -368,3 +368,19 @@ def test_list_formats(capsys):
     for name in ("attngan-release", "dmgan-release", "stackgan-v2-release", "hdgan-release", "cpgan-release"):
         assert f"  {name}\n" in out
     assert "refused: HDGAN's released Generator" in out and "bird_AttnGAN2.pth" in out
+
+
+class _NotAModule:
+    """A pickled object whose state looks like a module's but is not (a list of parameters)."""
+
+    def __init__(self):
+        self._parameters = [1, 2]
+
+
+def test_module_pickle_rejects_a_state_that_is_not_a_module_s(tmp_path):
+    from models.common.module_pickle import read_module_pickle
+
+    path = tmp_path / "odd.pkl"
+    torch.save(_NotAModule(), path, pickle_protocol=2, _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match="odd.pkl"):
+        read_module_pickle(path, "CPGAN weights")

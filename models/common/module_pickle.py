@@ -50,12 +50,12 @@ class _Refused(pickle.UnpicklingError):
     """The pickle tried something a module pickle never needs (calling a global)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _StorageType:
     dtype: torch.dtype
 
 
-@dataclass
+@dataclass(slots=True)
 class _Storage:
     key: str
     dtype: torch.dtype
@@ -63,7 +63,7 @@ class _Storage:
     data: torch.Tensor | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _TensorRef:
     storage: _Storage
     offset: int
@@ -206,7 +206,9 @@ def _load_legacy(path: Path):
 
 
 def _tensor(ref: _TensorRef, name: str) -> torch.Tensor:
-    data = ref.storage.data
+    data = ref.storage.data if isinstance(ref.storage, _Storage) else None
+    if not isinstance(data, torch.Tensor) or not isinstance(ref.offset, int):
+        raise ValueError(f"tensor {name!r} does not point into a storage of the file")
     last = ref.offset + sum((n - 1) * s for n, s in zip(ref.size, ref.stride)) if all(ref.size) else ref.offset - 1
     if ref.offset < 0 or last >= data.numel():
         raise ValueError(f"tensor {name!r} reaches past its storage ({data.numel()} elements)")
@@ -250,7 +252,7 @@ def read_module_pickle(path, what: str) -> dict[str, torch.Tensor]:
         _collect(root, "", state)
     except RecursionError:
         raise ValueError(f"{what}: {path} nests modules too deeply") from None
-    except ValueError as e:
+    except (ValueError, TypeError, AttributeError) as e:   # a state that is not a module's
         raise ValueError(f"{what}: {path}: {e}") from None
     if not state:
         raise ValueError(f"{what}: {path} holds a module without tensors")

@@ -29,6 +29,7 @@ weights=PATH, format=FORMAT, ...)`` reaches it through the zoo's generator facto
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ class KeyMap:
         return None
 
 
+@functools.lru_cache(maxsize=None)
 def _pattern(pattern: str) -> re.Pattern:
     parts = _FIELD.split(pattern)   # literal, name, increment, literal, ...
     regex = "".join(re.escape(p) if i % 3 == 0 else f"(?P<{p}>\\d+)" if i % 3 == 1 else ""
