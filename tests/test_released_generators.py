@@ -382,5 +382,5 @@ def test_module_pickle_rejects_a_state_that_is_not_a_module_s(tmp_path):
 
     path = tmp_path / "odd.pkl"
     torch.save(_NotAModule(), path, pickle_protocol=2, _use_new_zipfile_serialization=False)
-    with pytest.raises(ValueError, match="odd.pkl"):
+    with pytest.raises(ValueError, match="odd.pkl: the top object's _parameters is a list, not a module's mapping"):
         read_module_pickle(path, "CPGAN weights")

@@ -220,6 +220,10 @@ def _collect(obj, prefix: str, out: dict) -> None:
     if not isinstance(state, dict):
         raise ValueError(f"{prefix or 'the top object'} is a {getattr(obj, '_global', type(obj).__name__)} without "
                          f"a module's state, not a pickled nn.Module")
+    for group in ("_parameters", "_buffers", "_modules"):
+        if not isinstance(state.get(group) or {}, dict):
+            raise ValueError(f"{prefix or 'the top object'}'s {group} is a {type(state[group]).__name__}, not a "
+                             f"module's mapping of names")
     skip = state.get("_non_persistent_buffers_set") or set()
     for group in ("_parameters", "_buffers"):
         for name, ref in (state.get(group) or {}).items():
