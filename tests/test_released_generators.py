@@ -151,6 +151,7 @@ def test_load_generator_with_a_released_format(tmp_path):
     assert images.dtype == torch.uint8 and images.shape == (N, 3, 256, 256)
     assert (images.int() - expected.int()).abs().max() <= 1
     assert gen.info["format"] == "attngan-release" and gen.fingerprint["weights_sha256"]
+    assert gen.fingerprint["text_encoder_sha256"] == "0" * 64   # kept images are not reused with another encoder
 
 
 def test_load_generator_refusals(tmp_path):

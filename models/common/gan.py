@@ -179,6 +179,8 @@ class ZooGenerator:
         """sha256 of the weights file and of the model's source code: what makes two loaded
         generators produce the same images (image folders keep images only for the same one)."""
         fingerprint = {"weights_sha256": self.info.get("sha256"), "code_sha256": self.info.get("code_sha256")}
+        if self.info.get("text_encoder_sha256"):   # a released generator: its text encoder is the user's file
+            fingerprint["text_encoder_sha256"] = self.info["text_encoder_sha256"]
         if self.output_index != -1:
             fingerprint["output_index"] = self.output_index
         return fingerprint

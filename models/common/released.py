@@ -313,6 +313,6 @@ def load_released(name: str, dataset, weights, format: str, device: str = "cpu",
     return ZooGenerator(name, model.generator, model.noise_dim, text_encoder, device=device,
                         info={"weights": Path(weights).name, "sha256": digest, "format": fmt.name,
                               "code_sha256": code_sha256(MODELS.get(name).build), "config": config,
-                              "text_encoder": describe()},
+                              "text_encoder": describe(), "text_encoder_sha256": getattr(text_encoder, "sha256", None)},
                         truncation=(config["z_dim"], config["truncation"]) if config.get("truncation") else None,
                         output_index=output_index)
