@@ -11,7 +11,9 @@
 - :mod:`.gan` — the model contract and the ``generate(captions, seed)`` wrapper;
   :mod:`.data` — training batches; :mod:`.trainer` — the one trainer;
   :mod:`.checkpoint` — safetensors checkpoints; :mod:`.zoo` — the registry of models and
-  configs; :mod:`.quality` — the conditioning check on ``shapes``.
+  configs; :mod:`.quality` — the conditioning check on ``shapes``;
+- :mod:`.released` — the papers' released generator checkpoints, loaded by key maps;
+  :mod:`.module_pickle` — tensors out of a whole pickled module without running it (CPGAN's ``.pkl``).
 """
 from models.common.conditioning import ConditioningAugmentation, kl_loss
 from models.common.ema import EMA

@@ -285,8 +285,7 @@ def load_released(name: str, dataset, weights, format: str, device: str = "cpu",
     :class:`~models.common.gan.ZooGenerator`. ``text_encoder``: an encoder object to use instead of loading
     the released one from ``text_encoder_weights`` + ``vocabulary`` (its ``dim`` must be the generator's
     text width). ``side_output``: as :func:`models.common.zoo.load_pretrained`."""
-    from models.common.gan import ZooGenerator
-    from models.common.zoo import MODELS, code_sha256
+    from models.common.zoo import MODELS, code_sha256, zoo_generator
 
     fmt = get_format(format)
     if fmt.model != name:
@@ -298,21 +297,14 @@ def load_released(name: str, dataset, weights, format: str, device: str = "cpu",
     if size is not None and size != config["image_size"]:
         raise ValueError(f"{fmt.name} weights {weights} make {config['image_size']} px images; dataset "
                          f"{dataset_name!r} is loaded at {size} px")
-    output_index = -1
-    if side_output is not None:
-        if side_output not in model.image_sizes:
-            raise ValueError(f"{name}: side_output {side_output} px is not one of its scales "
-                             f"{', '.join(map(str, model.image_sizes))}")
-        output_index = model.image_sizes.index(side_output) - len(model.image_sizes)
     if text_encoder is None:
         text_encoder = released_text_encoder(fmt, dataset_name, text_encoder_weights, vocabulary, device)
     if getattr(text_encoder, "dim", config["text_dim"]) != config["text_dim"]:
         raise ValueError(f"{fmt.name} weights {weights} read {config['text_dim']}-d text features, but the text "
                          f"encoder gives {text_encoder.dim}-d ones")
     describe = getattr(text_encoder, "describe", dict)
-    return ZooGenerator(name, model.generator, model.noise_dim, text_encoder, device=device,
-                        info={"weights": Path(weights).name, "sha256": digest, "format": fmt.name,
-                              "code_sha256": code_sha256(MODELS.get(name).build), "config": config,
-                              "text_encoder": describe(), "text_encoder_sha256": getattr(text_encoder, "sha256", None)},
-                        truncation=(config["z_dim"], config["truncation"]) if config.get("truncation") else None,
-                        output_index=output_index)
+    return zoo_generator(name, model, config, text_encoder, device,
+                         {"weights": Path(weights).name, "sha256": digest, "format": fmt.name,
+                          "code_sha256": code_sha256(MODELS.get(name).build), "config": config,
+                          "text_encoder": describe(), "text_encoder_sha256": getattr(text_encoder, "sha256", None)},
+                         side_output)

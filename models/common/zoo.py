@@ -6,7 +6,9 @@ CUB/COCO at full size, for a GPU; ``tiny``: ``shapes`` at 64 px on 2 CPU cores) 
 :func:`register_model`, which also registers a generator factory of the same name with
 :func:`t2ibench.registry.register_generator`. The factory loads the shipped weights
 ``models/weights/<name>-<dataset>.safetensors`` (fp16, verified against the sha256 in the
-manifest ``<name>-<dataset>.json`` beside it) or a user's file given as ``weights=``.
+manifest ``<name>-<dataset>.json`` beside it) or a user's file given as ``weights=``; with
+``format=FORMAT``, ``weights=`` is a paper's released checkpoint, loaded by that format's key map
+(:mod:`models.common.released`, :func:`zoo_generator` wraps both).
 
 **Ablation variants.** A package may register the variants its paper's tables report
 (``variants={"aatm-b1": Variant(...)}``): each becomes a zoo model of its own named
@@ -188,12 +190,6 @@ def load_pretrained(name: str, dataset, device: str = "cpu", weights=None, text_
         raise ValueError(f"{name} weights {path} make {config['image_size']} px images; dataset "
                          f"{dataset_name!r} is loaded at {size} px")
     model = entry.build(config)
-    output_index = -1
-    if side_output is not None:
-        if side_output not in model.image_sizes:
-            raise ValueError(f"{name}: side_output {side_output} px is not one of its scales "
-                             f"{', '.join(map(str, model.image_sizes))}")
-        output_index = model.image_sizes.index(side_output) - len(model.image_sizes)  # -1: the final image
     load_into(model.generator, state, path, what=f"{name} weights")
     text_encoder = text_encoder_for(config, dataset_name, weights=text_encoder_weights, device=device)
     expected = manifest.get("text_encoder_sha256")
@@ -201,8 +197,21 @@ def load_pretrained(name: str, dataset, device: str = "cpu", weights=None, text_
         raise ValueError(f"{name} weights {path} were trained with the text encoder {expected[:12]}…, but "
                          f"{text_encoder.path} is {text_encoder.sha256[:12]}…; retrain the model or restore "
                          f"the text encoder")
-    return ZooGenerator(name, model.generator, model.noise_dim, text_encoder, device=device,
-                        info={"weights": path.name, "sha256": digest, "code_sha256": code_sha256(entry.build),
-                              "config": config},
+    return zoo_generator(name, model, config, text_encoder, device,
+                         {"weights": path.name, "sha256": digest, "code_sha256": code_sha256(entry.build),
+                          "config": config}, side_output)
+
+
+def zoo_generator(name: str, model: TextToImageGAN, config: dict, text_encoder, device, info: dict,
+                  side_output: int | None = None) -> ZooGenerator:
+    """The :class:`ZooGenerator` of a loaded ``model``: z truncated where ``config`` says
+    (``truncation``), images at ``side_output`` px (one of ``model.image_sizes``; default the final image)."""
+    output_index = -1
+    if side_output is not None:
+        if side_output not in model.image_sizes:
+            raise ValueError(f"{name}: side_output {side_output} px is not one of its scales "
+                             f"{', '.join(map(str, model.image_sizes))}")
+        output_index = model.image_sizes.index(side_output) - len(model.image_sizes)  # -1: the final image
+    return ZooGenerator(name, model.generator, model.noise_dim, text_encoder, device=device, info=info,
                         truncation=(config["z_dim"], config["truncation"]) if config.get("truncation") else None,
                         output_index=output_index)
