@@ -229,6 +229,19 @@ def test_stackgan_v2_release_equals_the_released_forward(tmp_path):
     assert gen.generate(["0"]).shape == (1, 3, 256, 256)
 
 
+def test_stackgan_v2_release_paper_size_keys(tmp_path):
+    """The released birds_3stages key set (eval_birds.yml: GF_DIM 64, EMBEDDING_DIM 128, Z_DIM 100, R_NUM 2,
+    char-CNN-RNN 1024-d) at its size: every key maps, the widths read back are the release's."""
+    from released_nets import G_NET_V2
+
+    with torch.device("meta"):
+        released = G_NET_V2(ngf=64, t_dim=1024, ef=128, nz=100, r_num=2)
+    state = {f"module.{k}": v for k, v in _shapes(released).items()}
+    _, config, _ = load_released_state("stackgan-v2-release", _save(state, tmp_path / "netG_210000.pth", True), "cub")
+    assert (config["ngf"], config["text_dim"], config["c_dim"], config["z_dim"], config["r_num"],
+            config["image_size"]) == (64, 1024, 128, 100, 2, 256)
+
+
 def test_hdgan_release_is_refused_naming_the_differences(tmp_path):
     from types import SimpleNamespace
 
