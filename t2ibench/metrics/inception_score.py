@@ -105,6 +105,40 @@ def inception_score(logits_or_probs, splits: int | None = None, *, from_logits: 
     return float(np.mean(scores)), float(np.std(scores))
 
 
+def inception_score_stackgan(logits_or_probs, splits: int | None = None, batch_size: int | None = None, *,
+                             from_logits: bool | None = None) -> tuple[float, float]:
+    """Inception Score ``(mean, std)`` as StackGAN's released evaluation computes it (``is-stackgan``).
+
+    hanzhanggit/StackGAN-inception-model ``inception_score.py`` (also DM-GAN's
+    ``eval/IS/bird/inception_score_bird.py``), ``get_inception_score``: images go through the
+    classifier in ``n_batches = floor(N / batch_size)`` batches of ``batch_size`` (64), so the last
+    ``N mod batch_size`` images are never scored; the predictions are split into ``splits`` (10)
+    contiguous parts ``[i*M//splits, (i+1)*M//splits)`` of the ``M = n_batches * batch_size``
+    predictions; per part ``exp(mean_x sum_y p (log p - log mean_x p))``; mean and population std
+    (``np.std``) over parts. Here: the first ``M`` rows in the given order
+    (:func:`inception_score` with ``shuffle_seed=None``).
+
+    Differences from the released code: it first permutes the images with an unseeded
+    ``np.random.shuffle`` (so which ``N mod 64`` images are left out, and the split contents,
+    change from run to run); here the order is the evaluation plan's, which is deterministic.
+    It computes in float32 and a probability of exactly 0 gives ``nan`` there (0 · log 0); here
+    float64 with 0 · log 0 = 0.
+
+    Args: as :func:`inception_score`; ``splits`` ``None`` reads ``defaults.IS_SPLITS``,
+    ``batch_size`` ``None`` reads ``defaults.IS_STACKGAN_BATCH_SIZE``. At least one full batch
+    and ``splits`` rows must remain.
+    """
+    batch_size = defaults.IS_STACKGAN_BATCH_SIZE if batch_size is None else batch_size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    x = check_features(logits_or_probs, "logits_or_probs")
+    used = len(x) - len(x) % batch_size
+    if used == 0:
+        raise ValueError(f"logits_or_probs: StackGAN's IS scores whole batches of {batch_size} only; {len(x)} rows "
+                         f"make none")
+    return inception_score(x[:used], splits, from_logits=from_logits, shuffle_seed=None)
+
+
 def split_warnings(n: int, splits: int | None = None, min_split_size: int | None = None) -> list[str]:
     """Sentences on degenerate IS splits of ``n`` images into ``splits`` (``None``: ``defaults.IS_SPLITS``).
 
