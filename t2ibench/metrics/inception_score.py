@@ -14,6 +14,8 @@ Split convention (libraries differ, DESIGN.md Sec. 3 "known traps"):
 * ``shuffle_seed=None``: contiguous splits in the given order, as the original OpenAI
   ``inception_score.py`` and StackGAN/AttnGAN's ``compute_inception_score`` (same
   ``i*N//splits`` boundaries, ``np.std`` with ddof=0).
+* :func:`inception_score_stackgan` (metric ``is-stackgan``): StackGAN's released code, which also
+  scores only whole batches of 64 (the last ``N mod 64`` images are dropped), then contiguous splits.
 
 Degenerate splits (:func:`split_warnings`): the IS of a split of m images is at most m (the
 exponent is the mutual information between image and label over the split, at most log m), so
