@@ -10,7 +10,7 @@ and checks the loaded encoders against plain torch modules holding the same tens
 from __future__ import annotations
 
 import collections
-import io
+import functools
 import pickle
 import struct
 import types
@@ -83,7 +83,8 @@ def text_state(n_words: int, seed: int = 0) -> dict[str, torch.Tensor]:
     return state
 
 
-def image_state(seed: int = 0, counters: bool = False) -> dict[str, torch.Tensor]:
+@functools.lru_cache(maxsize=1)
+def image_state(seed: int = 0) -> dict[str, torch.Tensor]:
     """CNN_ENCODER(256): torchvision inception_v3's 16 layers + emb_features [256, 768, 1, 1] +
     emb_cnn_code [256, 2048] / [256], random values. The BatchNorm statistics are those of random
     images (one train-mode pass), so that the features depend on the input as a trained network's do."""
@@ -99,9 +100,9 @@ def image_state(seed: int = 0, counters: bool = False) -> dict[str, torch.Tensor
             m.reset_running_stats()
             m.momentum = None            # the running statistics become the pass's averages
     with torch.no_grad():
-        net.train()(torch.rand(4, 3, 299, 299, generator=g) * 2 - 1)
-    state = {k: v.clone() for k, v in net.state_dict().items() if k.split(".")[0] in INCEPTION_LAYERS
-             and (counters or not k.endswith("num_batches_tracked"))}
+        net.train()(torch.rand(2, 3, 299, 299, generator=g) * 2 - 1)
+    state = {k: v.clone() for k, v in net.state_dict().items()   # no BatchNorm counters: PyTorch 0.3 had none
+             if k.split(".")[0] in INCEPTION_LAYERS and not k.endswith("num_batches_tracked")}
     state["emb_features.weight"] = torch.rand(256, 768, 1, 1, generator=g) * 0.2 - 0.1
     state["emb_cnn_code.weight"] = torch.rand(256, 2048, generator=g) * 0.2 - 0.1
     state["emb_cnn_code.bias"] = torch.randn(256, generator=g) * 0.1
@@ -216,6 +217,9 @@ def test_spec_forms(tmp_path):
     three = rel.parse_spec("a/te.pth, b/ie.pth ,c/captions_DAMSM.pickle")
     assert (str(three.text), str(three.image), str(three.vocab)) == ("a/te.pth", "b/ie.pth", "c/captions_DAMSM.pickle")
     assert rel.parse_spec("runs/damsm-cub.safetensors") is None
+    (tmp_path / "a,b").mkdir()
+    (tmp_path / "a,b" / "damsm-cub.safetensors").write_bytes(b"")
+    assert rel.parse_spec(f"{tmp_path}/a,b/damsm-cub.safetensors") is None   # one file with a comma in its path
     for bad, message in [("d/text_encoder200.pth", "named by its files and its vocabulary"),
                          ("d/te.pth,v/captions.pickle", "no 'text_encoder' in it"),
                          ("a.pth,b.pth,c.pth,d.pickle", "expected TEXT_ENCODER.pth"),
@@ -449,3 +453,31 @@ def test_a_zoo_model_trains_with_the_released_damsm(tmp_path):
     _, _, weights_id, _ = rel.load_released_damsm(spec, "shapes", "train")
     assert manifest["text_encoder"]["weights"] == "text_encoder5.pth, image_encoder5.pth, captions.pickle"
     assert manifest["text_encoder_sha256"] == weights_id
+
+
+def test_r_precision_runs_with_the_released_damsm_on_real_coco(shared_dir, tmp_path):
+    """The single pass on coco-mini with released-format files: the dataset's name picks COCO's
+    evaluation word limit (20), the result names the files and carries the unknown-weights warning."""
+    import t2ibench
+    from t2ibench.data import load_dataset
+
+    torch.set_num_threads(1)
+    root = shared_dir / "data" / "coco-mini"
+    test = load_dataset("coco", split="test", root=root)
+    caps = [c for split in ("train", "test") for ds in [load_dataset("coco", split=split, root=root)]
+            for i in range(len(ds)) for c in ds.captions(i)]
+    words = ["<end>"] + sorted({t for c in caps for t in attngan_tokens(c)})
+    save_released(text_state(len(words)), tmp_path / "text_encoder1.pth")
+    save_released(image_state(), tmp_path / "image_encoder1.pth")
+    write_captions_pickle(tmp_path / "captions.pickle", words=words,
+                          structure=[[], [], dict(enumerate(words)), {w: i for i, w in enumerate(words)}])
+    spec = f"{tmp_path}/text_encoder1.pth,{tmp_path}/captions.pickle"
+    with pytest.warns(UserWarning, match="unknown weights"):
+        result = t2ibench.evaluate("real", test, metrics=["r-precision"], n_images=10, progress=False,
+                                   extractor_weights={"damsm": spec})
+    rp = result.metrics["r-precision"]
+    assert rp["n"] == 10 and 0.0 <= rp["value"] <= 1.0 and rp["extractor"] == "damsm"
+    described = result.extractors["damsm"]
+    assert described["words_num"] == 20 and described["trained_on"] == "AttnGAN's released DAMSM"
+    assert described["files"]["image"]["sha256"] == sha256_file(tmp_path / "image_encoder1.pth")
+    assert any("unknown weights" in w and "image_encoder1.pth" in w for w in result.warnings)

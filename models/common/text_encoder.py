@@ -158,7 +158,8 @@ class FrozenTextEncoder:
         return EncodedText.cat([one[c] for c in captions])
 
     def describe(self) -> dict:
-        return {"weights": self.label or self.path.name, "sha256": self.sha256, "dim": self.dim, "backbone": self.backbone}
+        return {"weights": self.label or self.path.name, "sha256": self.sha256, "dim": self.dim,
+                "backbone": self.backbone}
 
 
 #: zoo text encoders: name -> ``factory(dataset: str, weights=None, device="cpu")``

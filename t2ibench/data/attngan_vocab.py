@@ -69,7 +69,7 @@ class AttnGANTokenizer(IdTokenizer):
         self.index = {w: i for i, w in enumerate(words)}
 
     def encode(self, text: str) -> list[int]:
-        ids = [self.index[t] for t in attngan_tokens(text) if t in self.index and t != END]
+        ids = [self.index[t] for t in attngan_tokens(text) if t in self.index]   # never '<end>': no '<' in \w+
         return ids[: self.max_len] or [0]
 
 

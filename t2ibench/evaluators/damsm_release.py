@@ -124,7 +124,7 @@ def parse_spec(spec) -> ReleasedFiles | None:
     if isinstance(spec, ReleasedFiles):
         return spec
     text = str(spec)
-    if "," not in text:
+    if "," not in text or Path(text).expanduser().is_file():   # one file, even with a comma in its path
         if Path(text).suffix in (".pth", ".pt", ".pkl", ".pickle"):
             raise ValueError(f"DAMSM weights {text!r}: AttnGAN's released DAMSM is named by its files and its "
                              f"vocabulary, {SPEC_FORMS} (e.g. DAMSMencoders/bird/text_encoder200.pth,"
@@ -155,8 +155,9 @@ def published_files() -> dict[str, str]:
     return {e["release"]: e["sha256"] for files in KNOWN_FILES.values() for e in files.values()}
 
 
-def _published_encoders() -> dict[str, str]:
-    return {k: v for k, v in published_files().items() if k.endswith(".pth")}
+def _published(role: str) -> dict[str, str]:
+    """``{release path: sha256}`` of the released ``text_encoder`` or ``image_encoder`` files."""
+    return {k: v for k, v in published_files().items() if Path(k).name.startswith(role)}
 
 
 def check_released_file(path, dataset: str | None, what: str) -> str:
@@ -251,7 +252,7 @@ def load_released_damsm(spec, dataset: str | None = None, purpose: str = "eval",
 
     weights_id = sha256_json({"attngan_damsm": digests, "words_num": words_num})
     warnings = [w for role in ("text", "image")
-                if (w := unknown_weights_warning(paths[role], digests[role], _published_encoders()))]
+                if (w := unknown_weights_warning(paths[role], digests[role], _published(f"{role}_encoder")))]
     info = {"name": "attngan-damsm", "backbone": "inception",
             "backbone_description": "inception (AttnGAN's released CNN_ENCODER: ImageNet Inception-v3 + its "
                                     "trained embedding layers)",
