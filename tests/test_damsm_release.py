@@ -266,6 +266,17 @@ def _reference_text(ts: dict, ids: list[int]) -> tuple[torch.Tensor, torch.Tenso
     return out[0].t(), torch.cat([h[0, 0], h[1, 0]])
 
 
+def test_every_key_of_the_files_lands_in_the_network(release):
+    spec, ts, ims, _ = release
+    model, _, _, _ = rel.load_released_damsm(spec)
+    loaded = model.state_dict()
+    for prefix, state in (("text_encoder.", ts), ("image_encoder.", ims)):
+        for k, v in state.items():
+            assert torch.equal(loaded[prefix + k], v), k
+    assert {k for k in loaded if not k.endswith("num_batches_tracked")} == \
+        {f"text_encoder.{k}" for k in ts} | {f"image_encoder.{k}" for k in ims}
+
+
 def test_text_features_equal_a_plain_lstm(release, cub_extractor):
     _, ts, _, _ = release
     captions = ["This bird has a red crown and white belly, small yellow beak, black wings with "

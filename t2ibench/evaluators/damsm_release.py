@@ -217,12 +217,12 @@ def load_released_damsm(spec, dataset: str | None = None, purpose: str = "eval",
     info)`` as :func:`~t2ibench.evaluators.damsm.load_damsm` does: the :class:`DAMSM` in eval mode
     on ``device``, an :class:`~t2ibench.data.attngan_vocab.AttnGANTokenizer`, the sha256 of the
     three files' sha256s and the word limit (what fixes every feature), and a dict describing them
-    (``files``: each file's path and sha256; ``words_num``; ``weights_warning``: ``None``, or the
-    sentence for encoder files that are no released file). Any problem is a ``ValueError`` naming
+    (``files``: each file's path and sha256; ``words_num``; ``tokenizer``; ``backbone_description``;
+    ``weights_warning``: ``None``, or the sentence for encoder files that are no released file). Any problem is a ``ValueError`` naming
     the file.
     """
     from t2ibench.data.attngan_vocab import AttnGANTokenizer, load_attngan_vocabulary
-    from t2ibench.evaluators.damsm import DAMSM, check_config, make_config, resize_mode
+    from t2ibench.evaluators.damsm import DAMSM, check_config, make_config
     from t2ibench.io import sha256_json
 
     files = parse_spec(spec)
@@ -234,6 +234,7 @@ def load_released_damsm(spec, dataset: str | None = None, purpose: str = "eval",
     paths = {"text": files.text, "image": files.image, "vocab": files.vocab}
     digests = {role: check_released_file(p, dataset, what[role]) for role, p in paths.items()}
     words = load_attngan_vocabulary(files.vocab)
+    tokenizer = AttnGANTokenizer(words, words_num)
     text_state = read_state_dict(files.text, what["text"])
     rows = text_state.get("encoder.weight")
     if rows is not None and rows.dim() == 2 and rows.shape[0] != len(words):
@@ -253,14 +254,12 @@ def load_released_damsm(spec, dataset: str | None = None, purpose: str = "eval",
     weights_id = sha256_json({"attngan_damsm": digests, "words_num": words_num})
     warnings = [w for role in ("text", "image")
                 if (w := unknown_weights_warning(paths[role], digests[role], _published(f"{role}_encoder")))]
-    info = {"name": "attngan-damsm", "backbone": "inception",
-            "backbone_description": "inception (AttnGAN's released CNN_ENCODER: ImageNet Inception-v3 + its "
+    info = {"backbone_description": "inception (AttnGAN's released CNN_ENCODER: ImageNet Inception-v3 + its "
                                     "trained embedding layers)",
             "files": {role: {"path": str(paths[role]), "sha256": digests[role]} for role in paths},
             "words_num": words_num, "tokenizer": "AttnGAN (RegexpTokenizer \\w+, ASCII, unknown words dropped)",
-            "input": f"uint8 RGB -> [-1, 1]; {resize_mode(model.config)}",
-            "dataset": {"name": dataset}, "weights_warning": "; ".join(warnings) or None}
-    return model.to(device).eval(), AttnGANTokenizer(words, words_num), weights_id, info
+            "weights_warning": "; ".join(warnings) or None}
+    return model.to(device).eval(), tokenizer, weights_id, info
 
 
 __all__ = ["KNOWN_FILES", "WORDS_NUM", "DEFAULT_WORDS_NUM", "ReleasedFiles", "parse_spec", "words_num_for",
