@@ -359,7 +359,9 @@ def main(argv=None) -> int:
     p.add_argument("--text-encoder-weights", default=None, metavar="PATH",
                    help="the zoo text encoder to condition on (a DAMSM .safetensors with its manifest; default "
                         "models/weights/damsm-<dataset>.safetensors). Make one for a real dataset with: python -m "
-                        "t2ibench.evaluators.damsm --dataset coco --data-root DATA --backbone cnn --out DIR --seed 1")
+                        "t2ibench.evaluators.damsm --dataset coco --data-root DATA --backbone cnn --out DIR --seed 1; "
+                        "or AttnGAN's released DAMSM: TEXT_ENCODER.pth,CAPTIONS.pickle, e.g. "
+                        "DAMSMencoders/bird/text_encoder200.pth,data/birds/captions.pickle")
     p.add_argument("--max-steps", type=int, default=None, metavar="N",
                    help="stop after N training steps in all (a smoke run: the cut epoch counts as done)")
     p.add_argument("--workers", type=int, default=None, metavar="K",

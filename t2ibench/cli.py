@@ -86,8 +86,9 @@ def add_run_args(p: argparse.ArgumentParser, out_default: str | None, out_help: 
                    help="local Inception weights: torch-fidelity's .pth or the TF-FID TorchScript pool3 file "
                         f"(default: ${defaults.INCEPTION_WEIGHTS_ENV}, else torch-fidelity's download)")
     p.add_argument("--weights", action="append", default=[], metavar="EXTRACTOR=PATH",
-                   help="local weights of a feature extractor or evaluator, e.g. damsm=runs/damsm-cub.safetensors "
-                        "(repeatable)")
+                   help="local weights of a feature extractor or evaluator, e.g. damsm=runs/damsm-cub.safetensors, "
+                        "or AttnGAN's released DAMSM with its vocabulary: damsm=DAMSMencoders/bird/text_encoder200.pth,"
+                        "data/birds/captions.pickle (repeatable)")
     p.add_argument("--data-root", default=None, help="folder of a real dataset in its standard layout (cub, flowers, coco)")
     p.add_argument("--image-size", type=int_at_least(1), default=None,
                    help="dataset image size in pixels (default: the dataset's)")

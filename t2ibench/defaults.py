@@ -36,6 +36,11 @@ SHARD_SIZE = 250
 #: Inception Score: number of splits (Salimans et al. 2016; StackGAN/AttnGAN code use 10).
 IS_SPLITS = 10
 
+#: ``is-stackgan``: StackGAN's IS code classifies whole batches of this many images and drops the rest.
+IS_STACKGAN_BATCH_SIZE = 64
+#: ``fid-dmgan``: DM-GAN's FID code loads images with ``DataLoader(batch_size=64, drop_last=True)``.
+DMGAN_FID_BATCH_SIZE = 64
+
 #: FID/KID refuse fewer images than this: below it the 2048-d (or 512-d) covariance is
 #: rank-deficient enough that the value is dominated by the small-sample bias.
 FID_MIN_IMAGES = 50
@@ -74,11 +79,16 @@ N_IMAGES = 2_000
 #: network a metric needs ("image": IS/FID/KID; "damsm": R-precision; "vse": Rank-1;
 #: "vs": VS-similarity; "clip": CMD, ITDis, CLIPScore, CLIP-FID, CLIP R-precision).
 #: On ``shapes`` these are the embedded evaluators trained on it (stand-ins, named as such).
+#: "classifier": the dataset's own IS classifier (``is-stackgan``; StackGAN's fine-tuned Inception on
+#: CUB and Oxford-102); "imagenet-inception": torchvision's ImageNet Inception (``fid-dmgan``).
 DEFAULT_EXTRACTORS = {
     "shapes": {"image": "shapes-classifier", "damsm": "damsm-shapes", "vse": "vse-shapes", "vs": "vs-shapes",
-               "clip": "tiny-clip-shapes"},
+               "clip": "tiny-clip-shapes", "classifier": "shapes-classifier"},
+    "cub": {"classifier": "inception-birds"},
+    "flowers": {"classifier": "inception-flowers"},
 }
-FALLBACK_EXTRACTORS = {"image": "inception-v3-compat", "damsm": "damsm", "vse": "vse", "vs": "vs", "clip": "clip"}
+FALLBACK_EXTRACTORS = {"image": "inception-v3-compat", "damsm": "damsm", "vse": "vse", "vs": "vs", "clip": "clip",
+                       "classifier": "inception-v3-compat", "imagenet-inception": "inception-v3-imagenet"}
 
 #: Open_clip model and pretrained tag of the ``clip`` extractor (GR-GAN's CMD uses ViT-B/32).
 CLIP_MODEL = "ViT-B-32"

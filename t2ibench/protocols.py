@@ -553,7 +553,7 @@ def _fitted_gaussian_warnings(p: MetricProtocol, n_fake: int, n_real: int, dim: 
 
 
 _GAUSSIAN_LABELS = {"fid": "FID", "clip-fid": "CLIP-FID", "cmd": "CMD", "itdis": "ITDis",
-                    "cmd-code": "CMD (code variant)"}
+                    "cmd-code": "CMD (code variant)", "fid-dmgan": "FID (DM-GAN code)"}
 
 
 @register_metric("fsimc-piq")
@@ -606,3 +606,72 @@ class Precision(_PrecisionRecallBase):
 class Recall(_PrecisionRecallBase):
     __doc__ = _PrecisionRecallBase.__doc__
     name, headline = "recall", "recall"
+
+
+# -- issue 14: StackGAN's IS convention, DM-GAN's FID ----------------------------------------
+
+
+@register_metric("is-stackgan")
+class InceptionScoreStackGAN(InceptionScore):
+    """Inception Score as StackGAN's released evaluation computes it (hanzhanggit/StackGAN-inception-model
+    ``inception_score.py``; DM-GAN's ``eval/IS/bird/inception_score_bird.py`` is the same): whole batches
+    of ``defaults.IS_STACKGAN_BATCH_SIZE`` (64) only, the last ``N mod 64`` images dropped; 10
+    contiguous splits, no shuffle; mean ± population std
+    (:func:`t2ibench.metrics.inception_score.inception_score_stackgan`, which lists the differences
+    from the released code). CUB and Oxford-102 IS in these papers were computed this way, with
+    StackGAN's fine-tuned Inception: the default classifier is ``inception-birds`` on ``cub`` and
+    ``inception-flowers`` on ``flowers`` (``--weights inception-birds=PATH``), the embedded
+    classifier on ``shapes`` and ``inception-v3-compat`` elsewhere. ``is`` keeps torch-fidelity's
+    seeded-shuffle convention over every image; the two differ at equal n."""
+
+    name, kind = "is-stackgan", "classifier"
+
+    @property
+    def min_images(self) -> int:
+        return max(defaults.IS_STACKGAN_BATCH_SIZE, defaults.IS_SPLITS)
+
+    def compute(self, c, keys):
+        from t2ibench.metrics.inception_score import inception_score_stackgan, split_warnings
+
+        logits = c.fake[keys["logits"]]
+        batch = defaults.IS_STACKGAN_BATCH_SIZE
+        used = len(logits) - len(logits) % batch
+        mean, std = inception_score_stackgan(logits, splits=defaults.IS_SPLITS, batch_size=batch)
+        out = {"value": mean, "std": std, "splits": defaults.IS_SPLITS, "batch_size": batch, "n_scored": used,
+               "n_dropped": len(logits) - used}
+        notes = split_warnings(used, defaults.IS_SPLITS)
+        return {**out, "warnings": notes} if notes else out
+
+
+@register_metric("fid-dmgan")
+class FIDDMGAN(FID):
+    """FID as DM-GAN's (and DF-GAN's) released code computes it: torchvision's ImageNet Inception-v3
+    pool features (``inception-v3-imagenet``, from a user-given ``inception_v3_google-*.pth``; its
+    input normalisation and resize are in :mod:`t2ibench.features.inception_imagenet`), not the
+    TF-FID weights of ``fid``, so its values differ from ``fid``'s. Images in batches of
+    ``defaults.DMGAN_FID_BATCH_SIZE`` (64) with the last incomplete batch dropped
+    (``DataLoader(..., drop_last=True)``), for the generated and the real test images alike (the
+    real ones in the dataset's order); Gaussians with ``np.cov``'s unbiased covariance. Their
+    ``calculate_frechet_distance`` takes ``scipy.linalg.sqrtm``; :func:`t2ibench.metrics.frechet_distance`
+    gives the same value (to ~1e-14 relative on full-rank covariances). FID's small-n warnings."""
+
+    name, kind = "fid-dmgan", "imagenet-inception"
+
+    @property
+    def min_images(self) -> int:
+        return max(defaults.FID_MIN_IMAGES, defaults.DMGAN_FID_BATCH_SIZE)
+
+    def compute(self, c, keys):
+        from t2ibench.metrics import frechet_distance, gaussian_statistics
+
+        batch = defaults.DMGAN_FID_BATCH_SIZE
+        fake, real = c.fake[keys["embedding"]], c.real[keys["embedding"]]
+        for what, n in (("generated", len(fake)), ("real test", len(real))):
+            if n < batch:
+                raise ValueError(f"fid-dmgan: {n} {what} images, fewer than one batch of {batch} (DM-GAN's code "
+                                 f"drops incomplete batches)")
+        fake, real = fake[:len(fake) - len(fake) % batch], real[:len(real) - len(real) % batch]
+        value = frechet_distance(*gaussian_statistics(fake), *gaussian_statistics(real))
+        out = {"value": value, "std": None, "n_fake": len(fake), "n_real": len(real), "batch_size": batch}
+        notes = _fitted_gaussian_warnings(self, len(fake), len(real), fake.shape[1])
+        return {**out, "warnings": notes} if notes else out

@@ -30,6 +30,12 @@ small ``cnn`` image backbone as a stand-in (named so in its manifest), e.g. for 
     python -m t2ibench.evaluators.damsm --dataset coco --data-root DATA --backbone cnn --out runs/damsm-coco --seed 1
 
 and handed to ``python -m models.train`` with ``--text-encoder-weights runs/damsm-coco/damsm-coco.safetensors``.
+
+AttnGAN's released DAMSM serves as well, as the papers trained with it:
+``--text-encoder-weights DAMSMencoders/bird/text_encoder200.pth,data/birds/captions.pickle``
+(:mod:`t2ibench.evaluators.damsm_release`: AttnGAN's tokenisation, its training word limit, 18 on
+``cub`` and 12 on ``coco``). A model trained against it and scored for R-precision with the same
+released DAMSM reproduces the papers' setting, inflation included (TISE).
 """
 from __future__ import annotations
 
@@ -75,13 +81,26 @@ class EncodedText:
 class FrozenTextEncoder:
     """Tokenizer + frozen DAMSM (text and image encoders) of the zoo for one dataset.
 
-    ``weights``: a DAMSM ``.safetensors`` with its manifest beside it; ``None`` means the
-    shipped ``models/weights/damsm-<dataset>.safetensors``.
+    ``weights``: a DAMSM ``.safetensors`` with its manifest beside it; or AttnGAN's released
+    DAMSM, ``TEXT_ENCODER.pth[,IMAGE_ENCODER.pth],CAPTIONS.pickle``
+    (:mod:`t2ibench.evaluators.damsm_release`; AttnGAN's tokenisation and its *training* word
+    limit: 18 on ``cub``, 12 on ``coco``); ``None`` means the shipped
+    ``models/weights/damsm-<dataset>.safetensors``.
     """
+
+    #: ``describe()``'s ``weights`` when the encoder was loaded from several files (else its file's name)
+    label: str | None = None
 
     def __init__(self, dataset: str = "shapes", weights=None, device="cpu"):
         from t2ibench.evaluators.damsm import load_damsm
+        from t2ibench.evaluators.damsm_release import load_released_damsm, parse_spec
 
+        if weights and parse_spec(weights) is not None:
+            self.damsm, self.tokenizer, self.sha256, info = load_released_damsm(weights, dataset, "train",
+                                                                                device=device)
+            self._frozen(parse_spec(weights).text, ", ".join(Path(f["path"]).name for f in info["files"].values()),
+                         info["backbone_description"], device)
+            return
         path = Path(weights) if weights else ZOO_WEIGHTS_DIR / f"damsm-{dataset}.safetensors"
         if not path.is_file():
             if weights:
@@ -98,11 +117,17 @@ class FrozenTextEncoder:
                 f"runs/damsm-{dataset}/damsm-{dataset}.safetensors")
         self.damsm, self.tokenizer, self.sha256, manifest = load_damsm(path, device=device,
                                                                        what="zoo text encoder")
+        self._frozen(path, None, manifest.get("backbone_description",
+                                              manifest.get("backbone", "not recorded in its manifest")), device)
+
+    def _frozen(self, path: Path, label: str | None, backbone: str, device) -> None:
+        """Freeze the loaded DAMSM; ``path``: its (text encoder's) file; ``label``: its file names when
+        there are several (``describe``'s ``weights``; ``None``: ``path``'s name)."""
         self.damsm.requires_grad_(False).eval()
-        self.path, self.dim, self.device = path, self.damsm.config["nef"], torch.device(device)
+        self.path, self.label, self.dim, self.device = path, label, self.damsm.config["nef"], torch.device(device)
         #: the image backbone it was trained with, as its manifest names it (``cnn`` is the stand-in for
         #: AttnGAN's ImageNet Inception-v3 when no Inception file is given)
-        self.backbone = manifest.get("backbone_description", manifest.get("backbone", "not recorded in its manifest"))
+        self.backbone = backbone
 
     def to(self, device) -> "FrozenTextEncoder":
         self.damsm.to(device)
@@ -133,7 +158,8 @@ class FrozenTextEncoder:
         return EncodedText.cat([one[c] for c in captions])
 
     def describe(self) -> dict:
-        return {"weights": str(self.path.name), "sha256": self.sha256, "dim": self.dim, "backbone": self.backbone}
+        return {"weights": self.label or self.path.name, "sha256": self.sha256, "dim": self.dim,
+                "backbone": self.backbone}
 
 
 #: zoo text encoders: name -> ``factory(dataset: str, weights=None, device="cpu")``

@@ -12,6 +12,10 @@ lower-cased caption) with two stated differences:
 
 Id 0 is ``<pad>`` (AttnGAN's ``<end>``). A caption with no word characters at all
 (e.g. ``"!!!"``) encodes to ``[<unk>]`` so every caption has at least one token.
+
+The vocabulary AttnGAN released with its DAMSM encoders is read and applied by
+:mod:`t2ibench.data.attngan_vocab` (:class:`~t2ibench.data.attngan_vocab.AttnGANTokenizer`, on
+the same :class:`IdTokenizer` interface), which follows AttnGAN's tokenisation exactly.
 """
 from __future__ import annotations
 
@@ -38,7 +42,33 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
 
 
-class Tokenizer:
+class IdTokenizer:
+    """What the text encoders read from a tokenizer: ``encode(text) -> ids`` (never empty, at most
+    ``max_len``), ``batch``, ``max_len`` and ``vocab_size``. Subclasses implement :meth:`encode` and
+    set ``words`` (id -> word) and ``max_len``."""
+
+    words: list[str]
+    max_len: int
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.words)
+
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def batch(self, captions: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(ids int64 [N, L], lengths int64 [N])``, right-padded with 0 to the longest caption."""
+        captions = check_captions(captions)
+        encoded = [self.encode(c) for c in captions]
+        lengths = torch.tensor([len(e) for e in encoded], dtype=torch.int64)
+        ids = torch.zeros(len(encoded), int(lengths.max()), dtype=torch.int64)
+        for i, e in enumerate(encoded):
+            ids[i, : len(e)] = torch.tensor(e)
+        return ids, lengths
+
+
+class Tokenizer(IdTokenizer):
     """Maps captions to padded id tensors. ``words[0] == "<pad>"``, ``words[1] == "<unk>"``."""
 
     def __init__(self, words: Sequence[str], max_len: int = WORDS_NUM):
@@ -57,24 +87,10 @@ class Tokenizer:
         words = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
         return cls([PAD, UNK] + words, max_len)
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self.words)
-
     def encode(self, text: str) -> list[int]:
         """Ids of the first ``max_len`` tokens (``<unk>`` for unknown words; never empty)."""
         ids = [self.index.get(w, 1) for w in tokenize(text)[: self.max_len]]
         return ids or [1]
-
-    def batch(self, captions: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(ids int64 [N, L], lengths int64 [N])``, right-padded with 0 to the longest caption."""
-        captions = check_captions(captions)
-        encoded = [self.encode(c) for c in captions]
-        lengths = torch.tensor([len(e) for e in encoded], dtype=torch.int64)
-        ids = torch.zeros(len(encoded), int(lengths.max()), dtype=torch.int64)
-        for i, e in enumerate(encoded):
-            ids[i, : len(e)] = torch.tensor(e)
-        return ids, lengths
 
     def to_dict(self) -> dict:
         return {"words": self.words, "max_len": self.max_len}

@@ -1,7 +1,8 @@
 """Networks trained per dataset to score generated images, and their shipped weights.
 
 - ``shapes_classifier``: the 48-class ``shapes`` domain classifier (IS, FID, KID on shapes);
-- ``damsm``: AttnGAN's DAMSM text and image encoders (R-precision);
+- ``damsm``: AttnGAN's DAMSM text and image encoders (R-precision); ``damsm_release`` loads the
+  encoders AttnGAN released (and their vocabulary) into the same network;
 - ``vse``: VSE++ (Rank-1 retrieval, KT-GAN);
 - ``vs_maps``: HDGAN's VS maps f_v, f_t (VS-similarity);
 - ``tiny_clip``: a small CLIP-style model standing in for CLIP on ``shapes`` (CMD, ITDis, CLIPScore).

@@ -72,8 +72,8 @@ def _takes_dataset(factory) -> bool:
         return False
 
 
-from t2ibench.features import (clip, damsm, inception, shapes_classifier, vs_maps,  # noqa: E402,F401
-                               vse)  # (register on import)
+from t2ibench.features import (clip, damsm, inception, inception_imagenet, inception_stackgan,  # noqa: E402,F401
+                               shapes_classifier, vs_maps, vse)  # (register on import)
 
 __all__ = ["FeatureExtractor", "EXTRACTORS", "register_extractor", "register_known_weights", "list_extractors",
            "load_extractor", "known_weights", "describe_extractors"]

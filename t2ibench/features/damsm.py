@@ -4,9 +4,17 @@
   damsm-shapes.safetensors``, sha256 checked against its manifest). Its image backbone is a
   small CNN trained from scratch on shapes, not AttnGAN's Inception-v3 — ``describe()``
   says so (``backbone``).
-- ``damsm``: a DAMSM the user trained (``python -m t2ibench.evaluators.damsm`` /
-  ``t2ibench train-evaluators``); ``weights=PATH`` is required: a safetensors file with its
-  ``.json`` manifest beside it (the manifest holds the sha256, the config and the tokenizer).
+- ``damsm``: ``weights`` is required, one of
+  - a DAMSM the user trained (``python -m t2ibench.evaluators.damsm`` / ``t2ibench
+    train-evaluators``): a safetensors file with its ``.json`` manifest beside it (the manifest
+    holds the sha256, the config and the tokenizer);
+  - AttnGAN's released DAMSM (:mod:`t2ibench.evaluators.damsm_release`):
+    ``TEXT_ENCODER.pth,CAPTIONS.pickle`` (the image encoder beside the text encoder, found by
+    name) or ``TEXT_ENCODER.pth,IMAGE_ENCODER.pth,CAPTIONS.pickle``, e.g.
+    ``DAMSMencoders/bird/text_encoder200.pth,data/birds/captions.pickle``; its captions are
+    tokenised as AttnGAN's code does, with AttnGAN's evaluation word limit for the dataset being
+    evaluated (25 on ``cub``, 20 on ``coco``, else 18); released files are checked by size and
+    sha256 (``t2ibench list extractors`` lists them).
 
 Image side (:meth:`DAMSMEncoder.extract`, uint8 ``[N, 3, H, W]``): ``global`` ``[N, 256]``
 (the image's sentence-space code, ``v̄``) and ``regions`` ``[N, 256, h, w]`` (8x8 for the
@@ -19,7 +27,7 @@ from __future__ import annotations
 
 import torch
 
-from t2ibench.features import register_extractor
+from t2ibench.features import register_extractor, register_known_weights
 from t2ibench.features.base import TextImageEncoder
 
 def train_hint(dataset: str | None = None) -> str:
@@ -28,7 +36,8 @@ def train_hint(dataset: str | None = None) -> str:
     return (f"train one on {d} with `t2ibench train-evaluators --dataset {d} --data-root PATH --only damsm "
             f"--imagenet-inception-weights INCEPTION.pth` or `python -m t2ibench.evaluators.damsm --dataset {d} "
             f"--data-root PATH --out DIR --imagenet-inception-weights INCEPTION.pth`, then pass "
-            f"weights=DIR/damsm-{d}.safetensors (CLI: --weights damsm=DIR/damsm-{d}.safetensors)")
+            f"weights=DIR/damsm-{d}.safetensors (CLI: --weights damsm=DIR/damsm-{d}.safetensors); or pass "
+            f"AttnGAN's released DAMSM: --weights damsm=TEXT_ENCODER.pth,CAPTIONS.pickle")
 
 
 TRAIN_HINT = train_hint()
@@ -41,13 +50,23 @@ class DAMSMEncoder(TextImageEncoder):
     stand_in = False
 
     def __init__(self, weights, device: str = "cpu", name: str = "damsm", manifest=None,
-                 image_batch: int = 200, text_batch: int = 500):
+                 image_batch: int = 200, text_batch: int = 500, dataset: str | None = None):
+        """``weights``: a trained-here safetensors file (``manifest``: its manifest, default beside
+        it) or AttnGAN's released files (:func:`t2ibench.evaluators.damsm_release.parse_spec`);
+        ``dataset``: the dataset being evaluated (picks a released DAMSM's word limit and known files)."""
         super().__init__()
         from t2ibench.evaluators.damsm import load_damsm, resize_mode
+        from t2ibench.evaluators.damsm_release import load_released_damsm, parse_spec
 
         self.name = name
-        self.net, self.tokenizer, self.weights_id, self.manifest = load_damsm(
-            weights, manifest, device=device, what=f"{name} weights")
+        self.released = parse_spec(weights) is not None
+        if self.released:
+            self.net, self.tokenizer, self.weights_id, self.manifest = load_released_damsm(
+                weights, dataset, "eval", device=device)
+            self.weights_warning = self.manifest["weights_warning"]
+        else:
+            self.net, self.tokenizer, self.weights_id, self.manifest = load_damsm(
+                weights, manifest, device=device, what=f"{name} weights")
         self.config = self.net.config
         self.backbone = self.config["backbone"]
         # AttnGAN's DAMSM has an ImageNet Inception-v3 image backbone; one with the small CNN
@@ -80,6 +99,11 @@ class DAMSMEncoder(TextImageEncoder):
         return self.tokenizer.batch(list(captions))[1]
 
     def describe(self) -> dict:
+        if self.released:
+            m = self.manifest
+            return {**super().describe(), "weights": self.weights_path, "backbone": m["backbone_description"],
+                    "text_outputs": list(self.text_outputs), "trained_on": "AttnGAN's released DAMSM",
+                    "files": m["files"], "words_num": m["words_num"], "tokenizer": m["tokenizer"]}
         if self.backbone == "cnn":
             trained = self.manifest.get("dataset", {}).get("name", "?")
             backbone = f"cnn trained on {trained} (a small CNN trained from scratch, not AttnGAN's Inception-v3)"
@@ -104,10 +128,18 @@ def _shapes_factory(device: str = "cpu", weights=None) -> DAMSMEncoder:
 
 def _factory(device: str = "cpu", weights=None, dataset: str | None = None) -> DAMSMEncoder:
     if weights is None:
-        raise ValueError("feature extractor 'damsm' needs weights=PATH: a DAMSM safetensors file with its .json "
-                         "manifest beside it; no published DAMSM can be downloaded here, so " + train_hint(dataset))
-    return DAMSMEncoder(weights, device=device, name="damsm")
+        raise ValueError("feature extractor 'damsm' needs weights: a DAMSM safetensors file with its .json "
+                         "manifest beside it, or AttnGAN's released files TEXT_ENCODER.pth,CAPTIONS.pickle; no "
+                         "published DAMSM can be downloaded here, so " + train_hint(dataset))
+    return DAMSMEncoder(weights, device=device, name="damsm", dataset=dataset)
+
+
+def _published_damsm_files() -> dict[str, str]:
+    from t2ibench.evaluators.damsm_release import published_files
+
+    return published_files()
 
 
 register_extractor("damsm-shapes", _shapes_factory)
 register_extractor("damsm", _factory)
+register_known_weights("damsm", _published_damsm_files)

@@ -14,6 +14,8 @@ Split convention (libraries differ, DESIGN.md Sec. 3 "known traps"):
 * ``shuffle_seed=None``: contiguous splits in the given order, as the original OpenAI
   ``inception_score.py`` and StackGAN/AttnGAN's ``compute_inception_score`` (same
   ``i*N//splits`` boundaries, ``np.std`` with ddof=0).
+* :func:`inception_score_stackgan` (metric ``is-stackgan``): StackGAN's released code, which also
+  scores only whole batches of 64 (the last ``N mod 64`` images are dropped), then contiguous splits.
 
 Degenerate splits (:func:`split_warnings`): the IS of a split of m images is at most m (the
 exponent is the mutual information between image and label over the split, at most log m), so
@@ -103,6 +105,40 @@ def inception_score(logits_or_probs, splits: int | None = None, *, from_logits: 
             terms = np.where(pk > 0, pk * (log_pk - log_marginal), 0.0)
         scores.append(float(np.exp(terms.sum(axis=1).mean())))
     return float(np.mean(scores)), float(np.std(scores))
+
+
+def inception_score_stackgan(logits_or_probs, splits: int | None = None, batch_size: int | None = None, *,
+                             from_logits: bool | None = None) -> tuple[float, float]:
+    """Inception Score ``(mean, std)`` as StackGAN's released evaluation computes it (``is-stackgan``).
+
+    hanzhanggit/StackGAN-inception-model ``inception_score.py`` (also DM-GAN's
+    ``eval/IS/bird/inception_score_bird.py``), ``get_inception_score``: images go through the
+    classifier in ``n_batches = floor(N / batch_size)`` batches of ``batch_size`` (64), so the last
+    ``N mod batch_size`` images are never scored; the predictions are split into ``splits`` (10)
+    contiguous parts ``[i*M//splits, (i+1)*M//splits)`` of the ``M = n_batches * batch_size``
+    predictions; per part ``exp(mean_x sum_y p (log p - log mean_x p))``; mean and population std
+    (``np.std``) over parts. Here: the first ``M`` rows in the given order
+    (:func:`inception_score` with ``shuffle_seed=None``).
+
+    Differences from the released code: it first permutes the images with an unseeded
+    ``np.random.shuffle`` (so which ``N mod 64`` images are left out, and the split contents,
+    change from run to run); here the order is the evaluation plan's, which is deterministic.
+    It computes in float32 and a probability of exactly 0 gives ``nan`` there (0 · log 0); here
+    float64 with 0 · log 0 = 0.
+
+    Args: as :func:`inception_score`; ``splits`` ``None`` reads ``defaults.IS_SPLITS``,
+    ``batch_size`` ``None`` reads ``defaults.IS_STACKGAN_BATCH_SIZE``. At least one full batch
+    and ``splits`` rows must remain.
+    """
+    batch_size = defaults.IS_STACKGAN_BATCH_SIZE if batch_size is None else batch_size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    x = check_features(logits_or_probs, "logits_or_probs")
+    used = len(x) - len(x) % batch_size
+    if used == 0:
+        raise ValueError(f"logits_or_probs: StackGAN's IS scores whole batches of {batch_size} only; {len(x)} rows "
+                         f"make none")
+    return inception_score(x[:used], splits, from_logits=from_logits, shuffle_seed=None)
 
 
 def split_warnings(n: int, splits: int | None = None, min_split_size: int | None = None) -> list[str]:

@@ -1,0 +1,1 @@
+"""Command-line tools run once by a user, outside an evaluation (e.g. weight converters)."""
