@@ -117,11 +117,11 @@ def extractor_weights_from_args(args) -> dict[str, str] | None:
 
 #: ``--flag`` -> the generator factory's keyword it fills (:func:`generator_options_from_args`)
 GENERATOR_OPTIONS = {"generator_weights": "weights", "weights_format": "format",
-                     "generator_text_encoder": "text_encoder_weights", "vocabulary": "vocabulary"}
+                     "generator_text_encoder": "text_encoder_weights"}
 
 
 def add_generator_weights_args(p: argparse.ArgumentParser) -> None:
-    """``--generator-weights``, ``--weights-format``, ``--generator-text-encoder``, ``--vocabulary``: other
+    """``--generator-weights``, ``--weights-format``, ``--generator-text-encoder``: other
     weights for a zoo generator than its shipped ones — a file of its own, or a paper's released checkpoint
     (``t2ibench eval`` and ``benchmark.py``; each ``NAME=VALUE``, repeatable, NAME one of the run's generators)."""
     p.add_argument("--generator-weights", action="append", default=[], metavar="NAME=PATH",
@@ -130,12 +130,10 @@ def add_generator_weights_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights-format", action="append", default=[], metavar="NAME=FORMAT",
                    help="the released format of NAME's --generator-weights, e.g. attngan-release ('t2ibench list "
                         "formats' lists them, with the files each reads and what it refuses)")
-    p.add_argument("--generator-text-encoder", action="append", default=[], metavar="NAME=PATH",
-                   help="the text encoder NAME reads: with --weights-format, the release's (e.g. AttnGAN's "
-                        "DAMSMencoders/bird/text_encoder200.pth); else another zoo DAMSM .safetensors")
-    p.add_argument("--vocabulary", action="append", default=[], metavar="NAME=PATH",
-                   help="with --weights-format: the vocabulary of the released text encoder (the release's "
-                        "captions.pickle)")
+    p.add_argument("--generator-text-encoder", action="append", default=[], metavar="NAME=FILES",
+                   help="the text encoder NAME reads: with --weights-format, the release's DAMSM and its vocabulary, "
+                        "e.g. attngan=DAMSMencoders/bird/text_encoder200.pth,data/birds/captions.pickle; else "
+                        "another zoo text encoder (as models.train's --text-encoder-weights)")
 
 
 def generator_options_from_args(args, names) -> dict[str, dict]:
@@ -158,9 +156,6 @@ def generator_options_from_args(args, names) -> dict[str, dict]:
         if "format" in kwargs and "weights" not in kwargs:
             raise ValueError(f"--weights-format {name}=...: give the released file with --generator-weights "
                              f"{name}=PATH")
-        if "vocabulary" in kwargs and "format" not in kwargs:
-            raise ValueError(f"--vocabulary {name}=...: a vocabulary goes with a released format "
-                             f"(--weights-format {name}=FORMAT)")
     return options
 
 

@@ -163,7 +163,7 @@ def test_load_generator_refusals(tmp_path):
     cub128 = SimpleNamespace(name="cub", image_size=128)
     with pytest.raises(ValueError, match="is a release of 'attngan', not of 'dmgan'"):
         load_generator("dmgan", dataset=cub128, weights=path, format="attngan-release")
-    with pytest.raises(ValueError, match="text_encoder_weights=.*captions.pickle"):
+    with pytest.raises(ValueError, match="text_encoder_weights=.*TEXT_ENCODER.pth,CAPTIONS.pickle"):
         load_generator("attngan", dataset=cub128, weights=path, format="attngan-release")
     with pytest.raises(ValueError, match="make 128 px images; dataset 'cub' is loaded at 256 px"):
         load_generator("attngan", dataset=SimpleNamespace(name="cub", image_size=256), weights=path,
@@ -347,8 +347,8 @@ def test_module_pickle_rejects_what_is_not_a_module(tmp_path):
 
 
 def test_cli_generator_weights_flags(monkeypatch, capsys, tmp_path):
-    """t2ibench eval passes --generator-weights / --weights-format / --generator-text-encoder / --vocabulary to
-    the generator's factory; bad flags are one-line errors."""
+    """t2ibench eval passes --generator-weights / --weights-format / --generator-text-encoder to the generator's
+    factory; bad flags are one-line errors."""
     import t2ibench.registry as registry
     from t2ibench.cli import main
 
@@ -360,16 +360,15 @@ def test_cli_generator_weights_flags(monkeypatch, capsys, tmp_path):
 
     monkeypatch.setattr(registry, "load_generator", fake_load_generator)
     flags = ["--generator-weights", "attngan=bird_AttnGAN2.pth", "--weights-format", "attngan=attngan-release",
-             "--generator-text-encoder", "attngan=text_encoder200.pth", "--vocabulary", "attngan=captions.pickle"]
+             "--generator-text-encoder", "attngan=text_encoder200.pth,captions.pickle"]
     assert main(["eval", "--generator", "attngan", "--dataset", "shapes", "--n-images", "2", "--out",
                  str(tmp_path / "run"), *flags]) == 2
     assert seen == {"name": "attngan", "weights": "bird_AttnGAN2.pth", "format": "attngan-release",
-                    "text_encoder_weights": "text_encoder200.pth", "vocabulary": "captions.pickle"}
+                    "text_encoder_weights": "text_encoder200.pth,captions.pickle"}
     assert "error: stop here" in capsys.readouterr().err
     for bad, message in [(["--generator-weights", "dmgan=x.pth"], "'dmgan' is not a generator of this run"),
                          (["--weights-format", "attngan=attngan-release"], "give the released file"),
-                         (["--generator-weights", "attngan"], "expected NAME=VALUE"),
-                         (["--vocabulary", "attngan=c.pickle"], "a vocabulary goes with a released format")]:
+                         (["--generator-weights", "attngan"], "expected NAME=VALUE")]:
         assert main(["eval", "--generator", "attngan", "--dataset", "shapes", *bad]) == 2
         assert message in capsys.readouterr().err
 
@@ -398,3 +397,45 @@ def test_module_pickle_rejects_a_state_that_is_not_a_module_s(tmp_path):
     torch.save(_NotAModule(), path, pickle_protocol=2, _use_new_zipfile_serialization=False)
     with pytest.raises(ValueError, match="odd.pkl: the top object's _parameters is a list, not a module's mapping"):
         read_module_pickle(path, "CPGAN weights")
+
+
+def test_eval_scores_a_released_generator_with_the_released_damsm(tmp_path, shapes_test):
+    """End to end: `t2ibench eval` scores an AttnGAN release (one stage: 64 px, the size of `shapes`) read through
+    its key map, conditioned by AttnGAN's released DAMSM (text encoder, image encoder and captions.pickle, in the
+    released formats), and its images are the released forward pass's on that DAMSM's text features."""
+    import json
+
+    from test_damsm_release import image_state, save_released, text_state, write_captions_pickle
+
+    from models.common.gan import to_uint8
+    from models.common.released import ReleasedTextEncoder
+    from t2ibench.cli import main
+    from t2ibench.data.attngan_vocab import attngan_tokens
+    from t2ibench.engine import evaluation_plan
+    from t2ibench.generators.base import per_caption_noise
+    from t2ibench.image_store import ImageStore
+
+    words = ["<end>"] + sorted({t for i in range(200) for c in shapes_test.captions(i) for t in attngan_tokens(c)})
+    (tmp_path / "bird").mkdir()
+    save_released(text_state(len(words)), tmp_path / "bird" / "text_encoder9.pth")
+    save_released(image_state(), tmp_path / "bird" / "image_encoder9.pth")
+    write_captions_pickle(tmp_path / "captions.pickle", words=words)
+    damsm = f"{tmp_path}/bird/text_encoder9.pth,{tmp_path}/captions.pickle"
+    ref = randomise(G_NET("attngan", ngf=4, nef=256, ncf=6, nz=7, branches=1), seed=8, scale=0.4)
+    netg = _save(ref.state_dict(), tmp_path / "netG_epoch_600.pth", legacy=True, drop_tracked=True)
+    out = tmp_path / "run"
+    assert main(["eval", "--generator", "attngan", "--dataset", "shapes", "--n-images", "4", "--metrics", "ssim",
+                 "--no-progress", "--out", str(out), "--generator-weights", f"attngan={netg}",
+                 "--weights-format", "attngan=attngan-release", "--generator-text-encoder", f"attngan={damsm}"]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["n_images"] == 4 and 0 < result["metrics"]["ssim"]["value"] < 1
+    images = ImageStore.existing(out / "images").head(4)
+    captions = [str(c) for c in evaluation_plan(shapes_test, 4, 0)]
+    text = ReleasedTextEncoder("shapes", damsm).encode_each(captions)
+    noise = per_caption_noise(0, 4, (13,))
+    expected = to_uint8(g_net_forward(ref, noise[:, :7], noise[:, 7:], text.sentence, text.words, text.mask)[-1])
+    assert expected.float().std() > 5 and (images.int() - expected.int()).abs().max() <= 1
+    assert len({img.numpy().tobytes() for img in images}) == 4
+    # AttnGAN's evaluation word limits (eval_bird.yml 25, eval_coco.yml 20), not the training ones (18, 12)
+    assert ReleasedTextEncoder("cub", damsm).tokenizer.max_len == 25
+    assert ReleasedTextEncoder("coco", damsm).tokenizer.max_len == 20

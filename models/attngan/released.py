@@ -37,6 +37,10 @@ SHARED_PREFIXES = (
 
 PREFIXES = SHARED_PREFIXES + (("stages.{k}.attention.project.", "h_net{k+2}.att.conv_context."),)
 
+#: the text encoder AttnGAN's and DM-GAN's generators were trained with
+TEXT_ENCODER = ("AttnGAN's released DAMSM (DAMSMencoders/bird/text_encoder200.pth or coco/text_encoder100.pth, "
+                "with the data archive's captions.pickle)")
+
 NOTES = (
     "Masking: the released GlobalAttentionGeneral (and DM-GAN's Memory) masks the padding words with "
     "mask.repeat(queryL, 1), which gives attention row q of caption b the mask of caption (b*queryL + q) mod N: "
@@ -83,4 +87,4 @@ FORMAT = register_format(ReleasedFormat(
     files={"cub": "bird_AttnGAN2.pth (or a netG_epoch_N.pth of its trainer, e.g. netG_epoch_600.pth)",
            "coco": "coco_AttnGAN2.pth"},
     configs={"cub": "paper", "coco": "paper-coco", "default": "paper"},
-    infer=infer_attngan, key_map=key_map, text_encoder="damsm-release", notes=NOTES))
+    infer=infer_attngan, key_map=key_map, text_encoder=TEXT_ENCODER, notes=NOTES))

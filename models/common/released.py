@@ -22,10 +22,10 @@ every shape must be the one the zoo's tensor needs; otherwise a ``ValueError`` n
 (missing, unexpected, or with the wrong shape) — a file is never loaded in part.
 
 :func:`load_released` makes the benchmark's generator (:class:`~models.common.gan.ZooGenerator`) from a
-released file and the text encoder the release was trained with (``text_encoder_weights``,
-``vocabulary``: the released DAMSM ``text_encoder*.pth`` and ``captions.pickle``, loaded by the zoo text
-encoder the format names — :data:`models.common.text_encoder.TEXT_ENCODERS`); ``load_generator(name,
-weights=PATH, format=FORMAT, ...)`` reaches it through the zoo's generator factories.
+released file and the text encoder the release was trained with (``text_encoder_weights``: AttnGAN's
+released DAMSM, ``text_encoder*.pth,captions.pickle``, read by :class:`ReleasedTextEncoder`);
+``load_generator(name, weights=PATH, format=FORMAT, text_encoder_weights=...)`` reaches it through the zoo's
+generator factories.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from pathlib import Path
 
 import torch
 
+from models.common.text_encoder import FrozenTextEncoder
 from t2ibench.registry import Registry
 
 #: a released file saved from ``nn.DataParallel`` has every key under this prefix (StackGAN-v2's)
@@ -110,8 +111,8 @@ def _pattern(pattern: str) -> re.Pattern:
 class ReleasedFormat:
     """One released checkpoint format (module docstring). ``files``: the released file names per dataset
     (what users have); ``configs``: the zoo config each dataset starts from (``"default"`` for any other; the
-    widths are then read from the file); ``text_encoder``: the zoo text encoder (name in ``TEXT_ENCODERS``) that loads the release's
-    text encoder, or ``None`` with ``no_text_encoder`` saying why none can; ``notes``: every difference
+    widths are then read from the file); ``text_encoder``: the release's text encoder, in words (read by
+    :class:`ReleasedTextEncoder`), or ``None`` with ``no_text_encoder`` saying why none can be; ``notes``: every difference
     between the released code and the zoo's network that the map does not remove."""
 
     name: str
@@ -158,8 +159,8 @@ def describe_formats() -> dict[str, list[str]]:
         if f.refuse:
             lines.append(f"refused: {f.refuse}")
         else:
-            lines.append(f"text encoder: zoo text encoder {f.text_encoder!r} from --generator-text-encoder and "
-                         f"--vocabulary" if f.text_encoder else f"text encoder: none ({f.no_text_encoder})")
+            lines.append(f"text encoder: {f.text_encoder} (--generator-text-encoder NAME=TEXT_ENCODER.pth,"
+                         f"CAPTIONS.pickle)" if f.text_encoder else f"text encoder: none ({f.no_text_encoder})")
         out[name] = lines
     return out
 
@@ -260,31 +261,48 @@ def load_released_state(fmt: ReleasedFormat | str, path, dataset: str = "cub") -
     return model, config, sha256_file(path)
 
 
-def released_text_encoder(fmt: ReleasedFormat, dataset: str, text_encoder_weights, vocabulary, device):
-    """The text encoder a released generator reads: the zoo text encoder ``fmt.text_encoder`` built from the
-    released files (``factory(dataset, weights=text_encoder_weights, device=device, vocabulary=vocabulary)``)."""
-    from models.common.text_encoder import TEXT_ENCODERS
+class ReleasedTextEncoder(FrozenTextEncoder):
+    """AttnGAN's released DAMSM text encoder as a released generator reads it: ``weights`` =
+    ``TEXT_ENCODER.pth[,IMAGE_ENCODER.pth],CAPTIONS.pickle`` (:mod:`t2ibench.evaluators.damsm_release`: the
+    released files' keys, shapes and known sha256s checked, AttnGAN's tokenisation), cut at AttnGAN's
+    *evaluation* word limit (``eval_bird.yml`` 25, ``eval_coco.yml`` 20; DM-GAN's evaluation configs alike),
+    as the released ``main.py`` generated the images the papers scored — where the zoo's
+    :class:`FrozenTextEncoder` given the same files (for training) uses the training limit (18, 12).
+    ``weights_warning``: ``None``, or the sentence for encoder files that are no released file."""
 
+    def __init__(self, dataset: str, weights, device="cpu"):
+        from t2ibench.evaluators.damsm_release import load_released_damsm, parse_spec
+
+        files = parse_spec(weights)
+        if files is None:
+            raise ValueError(f"text encoder {weights!r}: a released generator reads AttnGAN's released DAMSM, "
+                             f"named TEXT_ENCODER.pth,CAPTIONS.pickle (e.g. DAMSMencoders/bird/text_encoder200.pth,"
+                             f"data/birds/captions.pickle)")
+        self.damsm, self.tokenizer, self.sha256, info = load_released_damsm(files, dataset, "eval", device=device)
+        self.weights_warning = info.get("weights_warning")
+        self._frozen(files.text, ", ".join(Path(f["path"]).name for f in info["files"].values()),
+                     info["backbone_description"], device)
+
+
+def released_text_encoder(fmt: ReleasedFormat, dataset: str, text_encoder_weights, device) -> ReleasedTextEncoder:
+    """The text encoder a released generator reads (``fmt.text_encoder``), from ``text_encoder_weights``."""
     if fmt.text_encoder is None:
         raise ValueError(f"{fmt.name}: {fmt.no_text_encoder}")
-    if not text_encoder_weights or not vocabulary:
-        raise ValueError(f"{fmt.name}: the released generator reads the released text encoder: give its weights "
-                         f"(text_encoder_weights=, --generator-text-encoder) and the vocabulary it was trained "
-                         f"with (vocabulary=, --vocabulary: the release's captions.pickle)")
-    if fmt.text_encoder not in TEXT_ENCODERS:
-        raise ValueError(f"{fmt.name}: the released text encoder needs the zoo text encoder "
-                         f"{fmt.text_encoder!r}, which this installation does not register "
-                         f"(known: {', '.join(TEXT_ENCODERS.names())})")
-    return TEXT_ENCODERS.get(fmt.text_encoder)(dataset, weights=text_encoder_weights, device=device,
-                                               vocabulary=vocabulary)
+    if not text_encoder_weights:
+        raise ValueError(f"{fmt.name}: the released generator reads {fmt.text_encoder}: give its files as "
+                         f"text_encoder_weights= (--generator-text-encoder NAME=...) "
+                         f"TEXT_ENCODER.pth,CAPTIONS.pickle, e.g. DAMSMencoders/bird/text_encoder200.pth,"
+                         f"data/birds/captions.pickle")
+    return ReleasedTextEncoder(dataset, text_encoder_weights, device=device)
 
 
 def load_released(name: str, dataset, weights, format: str, device: str = "cpu", text_encoder_weights=None,
-                  vocabulary=None, text_encoder=None, side_output: int | None = None):
+                  text_encoder=None, side_output: int | None = None):
     """Zoo generator ``name`` with the released weights ``weights`` in released format ``format``, as a
-    :class:`~models.common.gan.ZooGenerator`. ``text_encoder``: an encoder object to use instead of loading
-    the released one from ``text_encoder_weights`` + ``vocabulary`` (its ``dim`` must be the generator's
-    text width). ``side_output``: as :func:`models.common.zoo.load_pretrained`."""
+    :class:`~models.common.gan.ZooGenerator`. ``text_encoder_weights``: the release's text encoder
+    (:class:`ReleasedTextEncoder`: ``TEXT_ENCODER.pth,CAPTIONS.pickle``); ``text_encoder``: an encoder object
+    to use instead (its ``dim`` must be the generator's text width). ``side_output``: as
+    :func:`models.common.zoo.load_pretrained`."""
     from models.common.zoo import MODELS, code_sha256, zoo_generator
 
     fmt = get_format(format)
@@ -298,7 +316,7 @@ def load_released(name: str, dataset, weights, format: str, device: str = "cpu",
         raise ValueError(f"{fmt.name} weights {weights} make {config['image_size']} px images; dataset "
                          f"{dataset_name!r} is loaded at {size} px")
     if text_encoder is None:
-        text_encoder = released_text_encoder(fmt, dataset_name, text_encoder_weights, vocabulary, device)
+        text_encoder = released_text_encoder(fmt, dataset_name, text_encoder_weights, device)
     if getattr(text_encoder, "dim", config["text_dim"]) != config["text_dim"]:
         raise ValueError(f"{fmt.name} weights {weights} read {config['text_dim']}-d text features, but the text "
                          f"encoder gives {text_encoder.dim}-d ones")
@@ -306,5 +324,6 @@ def load_released(name: str, dataset, weights, format: str, device: str = "cpu",
     return zoo_generator(name, model, config, text_encoder, device,
                          {"weights": Path(weights).name, "sha256": digest, "format": fmt.name,
                           "code_sha256": code_sha256(MODELS.get(name).build), "config": config,
-                          "text_encoder": describe(), "text_encoder_sha256": getattr(text_encoder, "sha256", None)},
+                          "text_encoder": describe(), "text_encoder_sha256": getattr(text_encoder, "sha256", None),
+                          "text_encoder_warning": getattr(text_encoder, "weights_warning", None)},
                          side_output)

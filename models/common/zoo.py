@@ -107,17 +107,17 @@ def _register(entry: ZooModel) -> None:
     MODELS.register(name, entry)
 
     def factory(dataset, device: str = "cpu", weights=None, side_output: int | None = None, format: str | None = None,
-                text_encoder_weights=None, vocabulary=None, text_encoder=None) -> ZooGenerator:
+                text_encoder_weights=None, text_encoder=None) -> ZooGenerator:
         if format is not None:
             from models.common.released import load_released
 
             if not weights:
                 raise ValueError(f"{name}: format={format!r} needs the released file (weights=PATH)")
             return load_released(name, dataset, weights, format, device=device,
-                                 text_encoder_weights=text_encoder_weights, vocabulary=vocabulary,
-                                 text_encoder=text_encoder, side_output=side_output)
-        if vocabulary is not None or text_encoder is not None:
-            raise ValueError(f"{name}: vocabulary= and text_encoder= go with a released format (format=...)")
+                                 text_encoder_weights=text_encoder_weights, text_encoder=text_encoder,
+                                 side_output=side_output)
+        if text_encoder is not None:
+            raise ValueError(f"{name}: text_encoder= goes with a released format (format=...)")
         return load_pretrained(name, dataset, device=device, weights=weights, side_output=side_output,
                                text_encoder_weights=text_encoder_weights)
 
@@ -125,7 +125,7 @@ def _register(entry: ZooModel) -> None:
                        f"``side_output=PX``: the generator's output at that scale instead of the final image; "
                        f"``format=FORMAT``: ``weights`` is a released file in that format "
                        f"(:mod:`models.common.released`), with the released text encoder "
-                       f"(``text_encoder_weights=PATH``, ``vocabulary=captions.pickle``).")
+                       f"(``text_encoder_weights=TEXT_ENCODER.pth,CAPTIONS.pickle``).")
     register_generator(name, factory)
 
 
