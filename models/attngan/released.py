@@ -49,7 +49,9 @@ NOTES = (
     "code's for a batch of one caption, or of captions of one length. Noise: the released code draws z and the "
     "CA epsilon per batch from the global generator; the zoo draws both per caption from seed + j (the "
     "benchmark's contract). Word features: the released text encoder gives as many words as the batch's longest "
-    "caption, the zoo's a fixed length with the padding masked (no effect on the images).")
+    "caption, the zoo's a fixed length with the padding masked (no effect on the images). Long captions: cut at the "
+    "evaluation word limit (birds 25, COCO 20) keeping their first words; the released dataset keeps a random ordered "
+    "subset of a longer caption's words.")
 
 
 def infer_attngan(state, what: str) -> dict:

@@ -267,7 +267,9 @@ class ReleasedTextEncoder(FrozenTextEncoder):
     released files' keys, shapes and known sha256s checked, AttnGAN's tokenisation), cut at AttnGAN's
     *evaluation* word limit (``eval_bird.yml`` 25, ``eval_coco.yml`` 20; DM-GAN's evaluation configs alike),
     as the released ``main.py`` generated the images the papers scored — where the zoo's
-    :class:`FrozenTextEncoder` given the same files (for training) uses the training limit (18, 12).
+    :class:`FrozenTextEncoder` given the same files (for training) uses the training limit (18, 12). One
+    difference remains: a longer caption keeps its first words here, while the released ``TextDataset.get_caption``
+    keeps a random ordered subset of them (``np.random.shuffle``, drawn anew at each read).
     ``weights_warning``: ``None``, or the sentence for encoder files that are no released file."""
 
     def __init__(self, dataset: str, weights, device="cpu"):
