@@ -399,30 +399,39 @@ def test_module_pickle_rejects_a_state_that_is_not_a_module_s(tmp_path):
         read_module_pickle(path, "CPGAN weights")
 
 
-def test_eval_scores_a_released_generator_with_the_released_damsm(tmp_path, shapes_test):
-    """End to end: `t2ibench eval` scores an AttnGAN release (one stage: 64 px, the size of `shapes`) read through
-    its key map, conditioned by AttnGAN's released DAMSM (text encoder, image encoder and captions.pickle, in the
-    released formats), and its images are the released forward pass's on that DAMSM's text features."""
-    import json
-
+@pytest.fixture(scope="module")
+def released_birdlike(tmp_path_factory, shapes_test):
+    """An AttnGAN release of one stage (64 px, the size of `shapes`) and AttnGAN's released DAMSM for it (text
+    and image encoders, captions.pickle with the shapes words), in the released formats:
+    ``(G_NET reference, netG path, DAMSM spec)``."""
     from test_damsm_release import image_state, save_released, text_state, write_captions_pickle
+
+    from t2ibench.data.attngan_vocab import attngan_tokens
+
+    root = tmp_path_factory.mktemp("release")
+    words = ["<end>"] + sorted({t for i in range(200) for c in shapes_test.captions(i) for t in attngan_tokens(c)})
+    (root / "bird").mkdir()
+    save_released(text_state(len(words)), root / "bird" / "text_encoder9.pth")
+    save_released(image_state(), root / "bird" / "image_encoder9.pth")
+    write_captions_pickle(root / "captions.pickle", words=words)
+    ref = randomise(G_NET("attngan", ngf=4, nef=256, ncf=6, nz=7, branches=1), seed=8, scale=0.4)
+    netg = _save(ref.state_dict(), root / "netG_epoch_600.pth", legacy=True, drop_tracked=True)
+    return ref, netg, f"{root}/bird/text_encoder9.pth,{root}/captions.pickle"
+
+
+def test_eval_scores_a_released_generator_with_the_released_damsm(tmp_path, shapes_test, released_birdlike):
+    """End to end: `t2ibench eval` scores an AttnGAN release read through its key map, conditioned by AttnGAN's
+    released DAMSM, and its images are the released forward pass's on that DAMSM's text features."""
+    import json
 
     from models.common.gan import to_uint8
     from models.common.released import ReleasedTextEncoder
     from t2ibench.cli import main
-    from t2ibench.data.attngan_vocab import attngan_tokens
     from t2ibench.engine import evaluation_plan
     from t2ibench.generators.base import per_caption_noise
     from t2ibench.image_store import ImageStore
 
-    words = ["<end>"] + sorted({t for i in range(200) for c in shapes_test.captions(i) for t in attngan_tokens(c)})
-    (tmp_path / "bird").mkdir()
-    save_released(text_state(len(words)), tmp_path / "bird" / "text_encoder9.pth")
-    save_released(image_state(), tmp_path / "bird" / "image_encoder9.pth")
-    write_captions_pickle(tmp_path / "captions.pickle", words=words)
-    damsm = f"{tmp_path}/bird/text_encoder9.pth,{tmp_path}/captions.pickle"
-    ref = randomise(G_NET("attngan", ngf=4, nef=256, ncf=6, nz=7, branches=1), seed=8, scale=0.4)
-    netg = _save(ref.state_dict(), tmp_path / "netG_epoch_600.pth", legacy=True, drop_tracked=True)
+    ref, netg, damsm = released_birdlike
     out = tmp_path / "run"
     assert main(["eval", "--generator", "attngan", "--dataset", "shapes", "--n-images", "4", "--metrics", "ssim",
                  "--no-progress", "--out", str(out), "--generator-weights", f"attngan={netg}",
@@ -439,3 +448,23 @@ def test_eval_scores_a_released_generator_with_the_released_damsm(tmp_path, shap
     # AttnGAN's evaluation word limits (eval_bird.yml 25, eval_coco.yml 20), not the training ones (18, 12)
     assert ReleasedTextEncoder("cub", damsm).tokenizer.max_len == 25
     assert ReleasedTextEncoder("coco", damsm).tokenizer.max_len == 20
+
+
+def test_benchmark_takes_a_released_generator(tmp_path, benchmark_script, released_birdlike):
+    """benchmark.py's leaderboard row of a zoo model scored with its released weights (--generator-weights
+    NAME=PATH --weights-format NAME=FORMAT --generator-text-encoder NAME=FILES)."""
+    import json
+
+    from t2ibench.io import sha256_file
+
+    _, netg, damsm = released_birdlike
+    out = tmp_path / "lb"
+    assert benchmark_script.main(
+        ["--generators", "attngan", "--n-images", "8", "--metrics", "ssim", "--table", "none", "--no-sanity",
+         "--fid-vs-n", "none", "--no-progress", "--device", "cpu", "--out", str(out), "--images-dir",
+         str(tmp_path / "images"), "--generator-weights", f"attngan={netg}", "--weights-format",
+         "attngan=attngan-release", "--generator-text-encoder", f"attngan={damsm}"]) == 0
+    result = json.loads((out / "shapes" / "results" / "attngan.json").read_text())
+    assert result["n_images"] == 8 and 0 < result["metrics"]["ssim"]["value"] < 1
+    digest = sha256_file(netg)   # the kept images are the released file's (its sha256 in their identity)
+    assert any(digest in p.read_text() for p in (tmp_path / "images").rglob("*.json"))
