@@ -468,3 +468,26 @@ def test_benchmark_takes_a_released_generator(tmp_path, benchmark_script, releas
     assert result["n_images"] == 8 and 0 < result["metrics"]["ssim"]["value"] < 1
     digest = sha256_file(netg)   # the kept images are the released file's (its sha256 in their identity)
     assert any(digest in p.read_text() for p in (tmp_path / "images").rglob("*.json"))
+
+
+def test_tables_load_their_generators_with_the_run_s_options(tmp_path, monkeypatch, shapes_test):
+    """measure_tables(generator_options=...) hands a table's generator the run's weights options (what
+    benchmark.py's --generator-weights / --weights-format do for the papers' tables)."""
+    import t2ibench.registry as registry
+    from models.common.zoo import NoWeightsError
+    from t2ibench.tables.measure import measure_tables
+    from t2ibench.tables.specs import get_spec
+
+    seen = {}
+
+    def fake_load_generator(name, dataset, device, **kwargs):
+        seen[name] = kwargs
+        raise NoWeightsError("not loaded in this test")
+
+    monkeypatch.setattr(registry, "load_generator", fake_load_generator)
+    options = {"attngan": {"weights": "netG.pth", "format": "attngan-release", "text_encoder_weights": "t.pth,c.pickle"}}
+    measure_tables(["grgan-table-1"], shapes_test, tmp_path, n_images=50, seed=0, progress=False,
+                   generator_options=options)
+    assert "attngan" in {row.generator for row in get_spec("grgan-table-1").rows}   # AttnGAN is a row
+    assert seen["attngan"] == options["attngan"]
+    assert all(kwargs.keys().isdisjoint({"weights", "format"}) for name, kwargs in seen.items() if name != "attngan")
