@@ -254,26 +254,30 @@ def test_hdgan_release_is_refused_naming_the_differences(tmp_path):
                        format="hdgan-release")
 
 
-def _save_module(module, path, legacy: bool, monkeypatch):
-    """torch.save(module) as CPGAN saved NET_G.pkl (protocol 2), its classes under the released module name
-    ``model`` (as code/model.py's)."""
+def _save_module(module, path, legacy: bool, monkeypatch, py2: bool = False):
+    """torch.save(module) as CPGAN saved NET_G.pkl (protocol 2; ``py2``: every str as Python 2's 8-bit str, as
+    its Python 2.7 / PyTorch 1.4 environment wrote them), its classes under the released module name ``model``
+    (as code/model.py's)."""
+    import pickle
     import sys
 
     import released_nets
+    from test_damsm_release import PY2_PICKLE
 
     for cls in {type(m) for m in module.modules()}:
         if cls.__module__ == released_nets.__name__:
             monkeypatch.setattr(cls, "__module__", "model")
     monkeypatch.setitem(sys.modules, "model", released_nets)
-    torch.save(module, path, pickle_protocol=2, _use_new_zipfile_serialization=not legacy)
+    torch.save(module, path, pickle_module=PY2_PICKLE if py2 else pickle, pickle_protocol=2,
+               _use_new_zipfile_serialization=not legacy)
     monkeypatch.undo()
     return path
 
 
-@pytest.mark.parametrize("legacy", [True, False])
-def test_cpgan_module_pickle_equals_the_released_forward(tmp_path, monkeypatch, legacy):
+@pytest.mark.parametrize("legacy,py2", [(True, True), (False, False)])
+def test_cpgan_module_pickle_equals_the_released_forward(tmp_path, monkeypatch, legacy, py2):
     ref = randomise(G_NET("cpgan", ngf=2, nef=NEF, ncf=3, nz=5, r_num=3), seed=6)
-    path = _save_module(ref, tmp_path / "NET_G.pkl", legacy, monkeypatch)
+    path = _save_module(ref, tmp_path / "NET_G.pkl", legacy, monkeypatch, py2)
     model, config, _ = load_released_state("cpgan-release", path, "coco")
     assert (config["ngf"], config["r_num"], config["stages"]) == (2, 3, 3)
     text, (z, eps) = _text(), _noise(5, 3)
