@@ -202,3 +202,46 @@ def test_dataset_class_info_and_embeddings_errors(flowers_root):
     (flowers_root / "train" / "char-CNN-RNN-embeddings.pickle").unlink()
     with pytest.raises(ValueError, match=r"no char-CNN-RNN embeddings at .*char-CNN-RNN-embeddings.pickle"):
         CharCNNRNNLookup(ds)
+
+
+def test_zoo_char_cnn_rnn_text_encoder(flowers_root, tmp_path):
+    """The zoo's ``char-cnn-rnn`` text encoder: a lookup over the train and test splits' captions,
+    through the training pipeline's tokenizer, and one real GAN-INT-CLS step on it (1024-d)."""
+    import models  # noqa: F401  (registers the zoo)
+    from models.common.text_encoder import text_encoder_for
+    from models.train import train_model
+    from t2ibench.data.training_pairs import CaptionedTrainSet
+
+    (flowers_root / "test").mkdir()
+    (flowers_root / "test" / "filenames.pickle").write_bytes(p2.dumps(["image_00002"]))
+    (flowers_root / "test" / "char-CNN-RNN-embeddings.pickle").write_bytes(
+        p2.dumps([p2.numpy_array(_emb(1, 10, 1024, seed=4)[0])]))
+    with pytest.raises(ValueError, match=r"give the flowers data root"):
+        text_encoder_for({"text_encoder": "char-cnn-rnn"}, "flowers")
+    enc = text_encoder_for({"text_encoder": "char-cnn-rnn"}, "flowers", weights=flowers_root)
+    train, test = _emb(2, 10, 1024, seed=3), _emb(1, 10, 1024, seed=4)
+    out = enc.encode(["flower 3 caption 2", "flower 2 caption 5", "flower 1 caption 0"])
+    np.testing.assert_array_equal(out.sentence.numpy(), np.stack([train[0, 2], test[0, 5], train[1, 0]]))
+    assert out.words.shape == (3, 1024, 1) and enc.dim == 1024 and len(enc.sha256) == 64
+    assert torch.equal(enc.encode_each(["flower 2 caption 5"]).sentence, out.sentence[1:2])
+    with pytest.raises(ValueError, match=r"no released embedding for the caption 'a new caption'"):
+        enc.encode(["a new caption"])
+    ds = load_dataset("flowers", split="train", root=flowers_root)
+    # image_00001's caption file has an 11th line, which has no released embedding: training on it is refused
+    with pytest.raises(ValueError, match=r"no released embedding for the caption 'flower 1 caption 9'"):
+        CaptionedTrainSet(ds, enc.tokenizer, seed=0)
+    cap = flowers_root / "text_c10" / "class_00001" / "image_00001.txt"
+    cap.write_text("\n".join(cap.read_text().splitlines()[:10]) + "\n")
+    ds = load_dataset("flowers", split="train", root=flowers_root)
+    pairs = CaptionedTrainSet(ds, enc.tokenizer, seed=0)
+    ids, lengths, _ = pairs.captions(torch.tensor([0, 1]), 0)
+    got = enc.encode_ids(ids, lengths).sentence.numpy()
+    assert any(np.array_equal(got[0], train[0, k]) for k in range(10))
+    assert any(np.array_equal(got[1], train[1, k]) for k in range(10))
+
+    overrides = {"text_encoder": "char-cnn-rnn", "text_dim": 1024,
+                 "train": {"batch_size": 2, "epochs": 1, "workers": 0}}
+    manifest = train_model("gan-int-cls", "paper", out_dir=tmp_path / "run", dataset="flowers", data_root=flowers_root,
+                           text_encoder_weights=flowers_root, overrides=overrides,
+                           steps_per_epoch=1, quality_n=0, probe_n=0, progress=False, amp=False)
+    assert manifest["text_encoder_sha256"] == enc.sha256 and manifest["text_encoder"]["dim"] == 1024

@@ -13,10 +13,8 @@ import zipfile
 from collections import OrderedDict
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 import torchvision
 
 import py2_pickle as p2
@@ -54,7 +52,8 @@ def _txt_state(num_layers=1, seed=0) -> OrderedDict:
 
 def _precomp_state(seed=1) -> OrderedDict:
     g = torch.Generator().manual_seed(seed)
-    return OrderedDict([("fc.weight", torch.randn(EMBED, IMG_DIM, generator=g)), ("fc.bias", torch.randn(EMBED, generator=g))])
+    return OrderedDict([("fc.weight", torch.randn(EMBED, IMG_DIM, generator=g)),
+                        ("fc.bias", torch.randn(EMBED, generator=g))])
 
 
 def _resnet_state(seed=2, batches_tracked=False) -> OrderedDict:
@@ -244,7 +243,8 @@ def _setup(tmp_path, img=None, txt=None, opt=None, fmt="zip", vocab=VOCAB):
 def test_keys_and_shapes_checked(tmp_path):
     txt = _txt_state()
     del txt["rnn.bias_hh_l0"]
-    with pytest.raises(ValueError, match=r"model_best.pth.tar: the state dicts do not match .*missing \['rnn.bias_hh_l0'\]"):
+    with pytest.raises(ValueError, match=r"model_best.pth.tar: the state dicts do not match .*"
+                                         r"missing \['rnn.bias_hh_l0'\]"):
         load_released_vse(_setup(tmp_path, txt=txt))
     img = _precomp_state()
     img["fc.extra"] = torch.zeros(1)
@@ -285,12 +285,12 @@ def test_opt_and_vocab_errors(tmp_path):
     with pytest.raises(ValueError, match=r"expected VSE\+\+'s train.py checkpoint"):
         load_checkpoint(ckpt)
     v = tmp_path / "v.pkl"
-    v.write_bytes(p2.dumps(p2.NewObj(p2.Global("vocab", "Vocabulary"), {"word2idx": {"<pad>": 0}, "idx2word": {0: "x"},
-                                                                         "idx": 1})))
+    v.write_bytes(p2.dumps(p2.NewObj(p2.Global("vocab", "Vocabulary"),
+                                     {"word2idx": {"<pad>": 0}, "idx2word": {0: "x"}, "idx": 1})))
     with pytest.raises(ValueError, match="not inverse bijections"):
         load_vocab(v)
-    v.write_bytes(p2.dumps(p2.NewObj(p2.Global("vocab", "Vocabulary"), {"word2idx": {"<pad>": 0}, "idx2word": {0: "<pad>"},
-                                                                         "idx": 1})))
+    v.write_bytes(p2.dumps(p2.NewObj(p2.Global("vocab", "Vocabulary"),
+                                     {"word2idx": {"<pad>": 0}, "idx2word": {0: "<pad>"}, "idx": 1})))
     with pytest.raises(ValueError, match=r"special tokens \['<start>', '<end>', '<unk>'\] are missing"):
         load_vocab(v)
     v.write_bytes(p2.dumps(p2.NewObj(p2.Global("other", "Vocabulary"), {})))

@@ -128,6 +128,8 @@ class CharCNNRNNLookup:
     with fewer captions than the file has embeddings for is an error (the file and the caption
     files do not belong together); captions past the file's ``C`` have no embedding. The same
     text under two images (the char-CNN-RNN is a function of the text) keeps its first embedding.
+
+    ``rows``: ``{caption: row of table}``; ``table``: float32 ``[N * C, dim]`` (row ``i * C + k``).
     """
 
     def __init__(self, dataset, embeddings: np.ndarray | None = None):
@@ -136,7 +138,7 @@ class CharCNNRNNLookup:
             raise ValueError(f"char-CNN-RNN embeddings: expected [{len(dataset)}, C, D] for {dataset!r}, "
                              f"got {tuple(emb.shape)}")
         self.dim = emb.shape[2]
-        self._rows: dict[str, int] = {}
+        self.rows: dict[str, int] = {}
         per_image = emb.shape[1]
         for i in range(len(dataset)):
             caps = dataset.captions(i)
@@ -145,21 +147,21 @@ class CharCNNRNNLookup:
                                  f"char-CNN-RNN file has {per_image} embeddings for it; the caption files and the "
                                  f"embeddings file do not belong together")
             for k in range(per_image):
-                self._rows.setdefault(str(caps[k]), i * per_image + k)
-        self._table = torch.from_numpy(emb.reshape(-1, self.dim))
+                self.rows.setdefault(str(caps[k]), i * per_image + k)
+        self.table = torch.from_numpy(emb.reshape(-1, self.dim))
         self.dataset_name, self.per_image = dataset.name, per_image
 
     def __contains__(self, caption) -> bool:
-        return str(caption) in self._rows
+        return str(caption) in self.rows
 
     def __call__(self, captions) -> torch.Tensor:
         """float32 ``[len(captions), dim]``; ValueError naming the first caption the file does not hold."""
         rows = []
         for c in captions:
-            r = self._rows.get(str(c))
+            r = self.rows.get(str(c))
             if r is None:
                 raise ValueError(f"char-CNN-RNN embeddings of {self.dataset_name}: no embedding for the caption "
                                  f"{str(c)[:80]!r}; the released embeddings exist only for the first {self.per_image} "
                                  f"captions of each image of the split, not for new text")
             rows.append(r)
-        return self._table[torch.tensor(rows, dtype=torch.long)].clone()
+        return self.table[torch.tensor(rows, dtype=torch.long)].clone()

@@ -118,7 +118,8 @@ def load_checkpoint(path) -> dict:
                          f"{list(CHECKPOINT_KEYS)}; got {keys}")
     extra = sorted(set(ckpt) - set(CHECKPOINT_KEYS))
     if extra:
-        raise ValueError(f"VSE++ checkpoint {path}: unexpected top-level keys {extra}; expected {list(CHECKPOINT_KEYS)}")
+        raise ValueError(f"VSE++ checkpoint {path}: unexpected top-level keys {extra}; "
+                         f"expected {list(CHECKPOINT_KEYS)}")
     opt = ckpt["opt"]
     opt = vars(opt) if isinstance(opt, argparse.Namespace) else opt
     if not isinstance(opt, dict) or not all(isinstance(k, str) and _plain(v) for k, v in opt.items()):
