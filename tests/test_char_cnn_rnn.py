@@ -206,10 +206,9 @@ def test_dataset_class_info_and_embeddings_errors(flowers_root):
 
 def test_zoo_char_cnn_rnn_text_encoder(flowers_root, tmp_path):
     """The zoo's ``char-cnn-rnn`` text encoder: a lookup over the train and test splits' captions,
-    through the training pipeline's tokenizer, and one real GAN-INT-CLS step on it (1024-d)."""
+    through the training pipeline's tokenizer."""
     import models  # noqa: F401  (registers the zoo)
     from models.common.text_encoder import text_encoder_for
-    from models.train import train_model
     from t2ibench.data.training_pairs import CaptionedTrainSet
 
     (flowers_root / "test").mkdir()
@@ -239,9 +238,25 @@ def test_zoo_char_cnn_rnn_text_encoder(flowers_root, tmp_path):
     assert any(np.array_equal(got[0], train[0, k]) for k in range(10))
     assert any(np.array_equal(got[1], train[1, k]) for k in range(10))
 
-    overrides = {"text_encoder": "char-cnn-rnn", "text_dim": 1024,
-                 "train": {"batch_size": 2, "epochs": 1, "workers": 0}}
-    manifest = train_model("gan-int-cls", "paper", out_dir=tmp_path / "run", dataset="flowers", data_root=flowers_root,
-                           text_encoder_weights=flowers_root, overrides=overrides,
-                           steps_per_epoch=1, quality_n=0, probe_n=0, progress=False, amp=False)
-    assert manifest["text_encoder_sha256"] == enc.sha256 and manifest["text_encoder"]["dim"] == 1024
+
+@pytest.mark.parametrize("name", ["gan-int-cls", "stackgan", "stackgan++", "hdgan"])
+def test_char_cnn_rnn_trains_the_four_models(flowers_root, tmp_path, name):
+    """GAN-INT-CLS, StackGAN, StackGAN++ and HDGAN ('tiny' widths) take a real step in every phase on
+    1024-d char-CNN-RNN embeddings: their configs' text-encoder choice."""
+    from models.common.text_encoder import text_encoder_for
+    from models.train import train_model
+
+    (flowers_root / "test").mkdir()
+    (flowers_root / "test" / "filenames.pickle").write_bytes(p2.dumps(["image_00002"]))
+    (flowers_root / "test" / "char-CNN-RNN-embeddings.pickle").write_bytes(
+        p2.dumps([p2.numpy_array(_emb(1, 10, 1024, seed=4)[0])]))
+    cap = flowers_root / "text_c10" / "class_00001" / "image_00001.txt"
+    cap.write_text("\n".join(cap.read_text().splitlines()[:10]) + "\n")
+    train = {"batch_size": 2, "workers": 0, **({"stage1_epochs": 1, "epochs": 2} if name == "stackgan" else {"epochs": 1})}
+    manifest = train_model(name, "tiny", out_dir=tmp_path / "run", dataset="flowers", data_root=flowers_root,
+                           text_encoder_weights=flowers_root, steps_per_epoch=1, quality_n=0, probe_n=0,
+                           progress=False, amp=False,
+                           overrides={"text_encoder": "char-cnn-rnn", "text_dim": 1024, "train": train})
+    assert manifest["text_encoder"]["dim"] == 1024 and manifest["config"]["text_encoder"] == "char-cnn-rnn"
+    enc = text_encoder_for({"text_encoder": "char-cnn-rnn"}, "flowers", weights=flowers_root)
+    assert manifest["text_encoder_sha256"] == enc.sha256

@@ -1,4 +1,4 @@
-"""Loading the pickled index files of AttnGAN / StackGAN layouts without running code.
+"""Loading released pickles (AttnGAN / StackGAN index and data files, VSE++'s vocabulary) without running code.
 
 ``pickle.load`` on a downloaded file can execute anything: a pickle may name any
 importable callable (``os.system``, ``builtins.eval``...) and have it called while
@@ -89,7 +89,7 @@ class _NDArrayType:
 class _PendingDtype:
     """A ``numpy.dtype(code, align, copy)`` awaiting its state (byte order) from BUILD."""
 
-    def __init__(self, code, encoding: str):
+    def __init__(self, code):
         code = code.decode("ascii", "replace") if isinstance(code, bytes) else code
         if not isinstance(code, str) or not _DTYPE_CODE.match(code):
             raise _Malformed(f"numpy dtype {code!r} is not a plain numeric dtype (bool, int, uint, float, complex)")
@@ -159,7 +159,7 @@ def _builder(kind: str, encoding: str):
         return _NDArrayType
     if kind == "dtype":
         def dtype(code, align=False, copy=True):
-            return _PendingDtype(code, encoding)
+            return _PendingDtype(code)
         return dtype
     if kind == "encode":
         def encode(text, codec="utf-8"):

@@ -65,7 +65,8 @@ class VSEExtractor(TextImageEncoder):
 class ReleasedVSEExtractor(TextImageEncoder):
     """A released VSE++ run (``fartashf/vsepp`` ``runs/<run>/model_best.pth.tar``) with its vocabulary;
     see :mod:`t2ibench.evaluators.vsepp_release`. Only runs that encode images (``EncoderImageFull``,
-    ResNet) with normalised image embeddings: Rank-1 ranks by cosine."""
+    ResNet) with normalised image embeddings: Rank-1 ranks by cosine. ``vocab``: the run's
+    ``<data_name>_vocab.pkl`` (default: looked for beside the checkpoint and in the release's ``vocab/``)."""
 
     outputs = ("embedding",)
     text_outputs = ("sentence",)
