@@ -260,3 +260,30 @@ def test_char_cnn_rnn_trains_the_four_models(flowers_root, tmp_path, name):
     assert manifest["text_encoder"]["dim"] == 1024 and manifest["config"]["text_encoder"] == "char-cnn-rnn"
     enc = text_encoder_for({"text_encoder": "char-cnn-rnn"}, "flowers", weights=flowers_root)
     assert manifest["text_encoder_sha256"] == enc.sha256
+
+
+def test_cub_class_info_and_embeddings(tmp_path):
+    """The birds layout: ``class_info.pickle`` (numpy int64 scalars, as AttnGAN's train split has it) must
+    agree with the class folders; the embeddings line up with ``filenames.pickle``."""
+    root = tmp_path / "birds"
+    names = ["001.Black_footed_Albatross/A_0001", "002.Laysan_Albatross/B_0002"]
+    (root / "CUB_200_2011").mkdir(parents=True)
+    (root / "CUB_200_2011" / "images.txt").write_text("".join(f"{i + 1} {n}.jpg\n" for i, n in enumerate(names)))
+    (root / "CUB_200_2011" / "bounding_boxes.txt").write_text("1 0 0 10 10\n2 0 0 10 10\n")
+    for n in names:
+        (root / "CUB_200_2011" / "images" / n).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(root / "CUB_200_2011" / "images" / f"{n}.jpg")
+        (root / "text" / n).parent.mkdir(parents=True, exist_ok=True)
+        (root / "text" / f"{n}.txt").write_text("".join(f"{n} caption {k}\n" for k in range(10)))
+    (root / "train").mkdir()
+    (root / "train" / "filenames.pickle").write_bytes(p2.dumps(names))
+    (root / "train" / "class_info.pickle").write_bytes(pickle.dumps([np.int64(1), np.int64(2)], protocol=0))
+    (root / "train" / "char-CNN-RNN-embeddings.pickle").write_bytes(
+        p2.dumps(p2.numpy_array(_emb(2, 10, 1024, seed=7))))
+    ds = load_dataset("cub", split="train", root=root, image_size=32)
+    np.testing.assert_array_equal(dataset_embeddings(ds), _emb(2, 10, 1024, seed=7))
+    np.testing.assert_array_equal(CharCNNRNNLookup(ds)([f"{names[1]} caption 3"]).numpy()[0],
+                                  _emb(2, 10, 1024, seed=7)[1, 3])
+    (root / "train" / "class_info.pickle").write_bytes(pickle.dumps([np.int64(1), np.int64(3)], protocol=0))
+    with pytest.raises(ValueError, match=r"class_info.pickle: entry 1 \(002.Laysan_Albatross/B_0002\) is class 3"):
+        load_dataset("cub", split="train", root=root, image_size=32)
