@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 from PIL import Image
 
 import py2_pickle as p2
@@ -287,3 +288,47 @@ def test_cub_class_info_and_embeddings(tmp_path):
     (root / "train" / "class_info.pickle").write_bytes(pickle.dumps([np.int64(1), np.int64(3)], protocol=0))
     with pytest.raises(ValueError, match=r"class_info.pickle: entry 1 \(002.Laysan_Albatross/B_0002\) is class 3"):
         load_dataset("cub", split="train", root=root, image_size=32)
+
+
+def _numpy_pickles() -> list[bytes]:
+    a = _emb(2, 3, 4, seed=9)
+    voc = p2.NewObj(p2.Global("vocab", "Vocabulary"), {"word2idx": {"<pad>": 0}, "idx2word": {0: "<pad>"}, "idx": 1})
+    return [p2.dumps([p2.numpy_array(x) for x in a]), pickle.dumps(a, protocol=0), pickle.dumps(a, protocol=2),
+            pickle.dumps(a, protocol=5), pickle.dumps([np.int64(3), np.float32(2.5)], protocol=2), p2.dumps(voc)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_mangled_numpy_and_vocabulary_pickles(tmp_path_factory, data):
+    """Truncated or byte-flipped numpy / Vocabulary pickles, loaded with both allowances: a ValueError
+    naming the file, or only plain data, numpy arrays/scalars/dtypes; no module is imported."""
+    import sys
+
+    blob = bytearray(data.draw(st.sampled_from(_numpy_pickles())))
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(blob) - 1))
+        blob[i] = data.draw(st.integers(0, 255))
+    blob = blob[:data.draw(st.integers(1, len(blob)))]
+    path = tmp_path_factory.mktemp("fuzz") / "x.pickle"
+    path.write_bytes(bytes(blob))
+    modules = set(sys.modules)
+    try:
+        obj = load_pickle(path, allow=("numpy", "vsepp-vocabulary"))
+    except ValueError as e:
+        assert str(path) in str(e)
+        return
+    finally:
+        assert set(sys.modules) == modules
+    plain = (str, bytes, list, tuple, dict, int, float, bool, type(None), np.ndarray, np.generic, np.dtype)
+    stack, seen = [obj], set()
+    while stack:
+        item = stack.pop()
+        assert isinstance(item, plain), type(item)
+        if isinstance(item, (list, tuple, dict)) and id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)

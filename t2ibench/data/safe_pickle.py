@@ -42,6 +42,8 @@ each of those resolves to a *builder of this module*, never to the object the fi
 
 A Python-2 str read as UTF-8 (or, failing that, Latin-1) goes back to the exact bytes where
 numpy needs them (the array's raw data): the builders encode it with the codec the load used.
+With an allowance, the builders' placeholders are replaced by a recursive walk: a pickle nested
+deeper than Python's recursion limit is a ValueError (without one, any depth loads).
 """
 from __future__ import annotations
 
