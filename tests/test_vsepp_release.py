@@ -314,7 +314,8 @@ def test_hostile_pickles_refused(tmp_path):
     # the zip's data.pkl and the legacy stream, as torch.save writes them
     for zip_format in (True, False):
         torch.save({"model": [{}, {}], "opt": _Boom(marker)}, ckpt, _use_new_zipfile_serialization=zip_format)
-        with pytest.raises(ValueError, match=r"not readable with torch.load\(weights_only=True\)"):
+        with pytest.raises(ValueError, match=r"not readable with torch.load\(weights_only=True\) \(it refers to "
+                                             r"the global posix.system; .*nothing from the file was run"):
             load_checkpoint(ckpt)
         assert not marker.exists()
     # Python-2 legacy streams: a reduce in place of the Namespace, and one inside the Namespace's state

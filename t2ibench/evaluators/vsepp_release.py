@@ -57,6 +57,7 @@ transform ``Resize(256)``, ``CenterCrop(224)``, ImageNet mean/std). Order-embedd
 from __future__ import annotations
 
 import argparse
+import re
 import warnings
 from pathlib import Path
 
@@ -92,26 +93,24 @@ def load_checkpoint(path) -> dict:
     path = Path(path).expanduser()
     if not path.is_file():
         raise ValueError(f"VSE++ checkpoint: no such file {path}")
-    ckpt = None
-    for encoding in (None, "latin1"):  # Python-2 str: UTF-8 (torch's default) where valid, else Latin-1
+
+    def read(**encoding):
+        with torch.serialization.safe_globals([argparse.Namespace]), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "pickle_load_args only works")  # it does: encoding is honoured
+            return torch.load(path, map_location="cpu", weights_only=True, **encoding)
+
+    try:
         try:
-            with torch.serialization.safe_globals([argparse.Namespace]), warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "pickle_load_args only works")  # it does: encoding is honoured
-                ckpt = torch.load(path, map_location="cpu", weights_only=True,
-                                  **({"encoding": encoding} if encoding else {}))
-            break
-        except UnicodeDecodeError:
-            continue
-        except Exception as e:  # noqa: BLE001 — torch's text suggests weights_only=False: not passed on
-            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            hint = ""
-            if "global" in first.lower() or "unsupported" in first.lower():
-                hint = ("; a released VSE++ checkpoint needs only tensors, plain data and argparse.Namespace, "
-                        "so anything else is refused (nothing from the file was run)")
-            raise ValueError(f"VSE++ checkpoint {path}: not readable with torch.load(weights_only=True) "
-                             f"({type(e).__name__}: {first[:300]}){hint}") from None
-    if ckpt is None:
-        raise ValueError(f"VSE++ checkpoint {path}: its strings decode neither as UTF-8 nor as Latin-1")
+            ckpt = read()
+        except UnicodeDecodeError:  # a Python-2 str that is not UTF-8 (torch's default): Latin-1 maps every byte
+            ckpt = read(encoding="latin1")
+    except Exception as e:  # noqa: BLE001 — torch's text suggests weights_only=False: not passed on
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        why = (f"it refers to the global {found.group(1)}; a released VSE++ checkpoint needs only tensors, plain "
+               f"data and argparse.Namespace, so anything else is refused (nothing from the file was run)"
+               if found else f"{type(e).__name__}")
+        raise ValueError(f"VSE++ checkpoint {path}: not readable with torch.load(weights_only=True) "
+                         f"({why})") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "opt" not in ckpt:
         keys = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
         raise ValueError(f"VSE++ checkpoint {path}: expected VSE++'s train.py checkpoint, a dict with keys "
