@@ -12,8 +12,10 @@ tokenizer and training command)::
     python -m t2ibench.evaluators.damsm --dataset shapes --out models/weights --seed 1
 
 GAN-INT-CLS, StackGAN, StackGAN++ and HDGAN were published with Reed et al.'s char-CNN-RNN
-sentence embeddings, which cannot be downloaded here; in this zoo they read the same DAMSM
-sentence embedding (``nef`` = 256 wide) instead, and each model's docstring says so.
+sentence embeddings; in this zoo they read the same DAMSM sentence embedding (``nef`` = 256
+wide) by default, and each model's docstring says so. With StackGAN's released embedding files
+in the data root, ``config["text_encoder"] = "char-cnn-rnn"`` (and ``text_dim`` 1024) reads those
+instead (:mod:`models.common.char_cnn_rnn`: a lookup of the dataset's own captions).
 
 Both encoders stay frozen (AttnGAN's ``text_encoder.eval()`` / ``requires_grad = False``).
 
@@ -176,3 +178,6 @@ register_text_encoder("damsm", FrozenTextEncoder)
 def text_encoder_for(config: dict, dataset: str, weights=None, device="cpu"):
     """The text encoder a model's ``config`` names (default the zoo's DAMSM) for ``dataset``."""
     return TEXT_ENCODERS.get(config.get("text_encoder", "damsm"))(dataset, weights=weights, device=device)
+
+
+from models.common import char_cnn_rnn  # noqa: E402,F401  (registers "char-cnn-rnn")

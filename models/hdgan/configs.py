@@ -22,11 +22,15 @@ that get a discriminator, ``local_loss`` switches the adaptive local image loss.
 and 6 is trained for :data:`ABLATION_EPOCHS` epochs of ``tiny`` (the tables' budget, about 15 minutes on
 one thread each; ``hdgan/full`` is the full model at that budget). Table 5's "With Local" column is the
 64 + 256 model of Table 6 (Sec. 5.2 runs both columns "with side output 64×64 and 256×256").
+``text_encoder``: ``"damsm"`` (the zoo's DAMSM, 256-d; the default) or ``"char-cnn-rnn"`` (the papers' 1024-d
+char-CNN-RNN embeddings as StackGAN released them, with ``text_dim`` 1024 and the data root as
+``--text-encoder-weights``; :mod:`models.common.char_cnn_rnn`).
 """
 from models.common.data import RELEASED_DATA_PIPELINE
 from models.common.zoo import Variant
 
 PAPER = {
+    "text_encoder": "damsm",  # or "char-cnn-rnn" (with text_dim 1024): see the module docstring
     "dataset": "cub", "image_size": 256, "side_sizes": [64, 128, 256], "text_dim": 256, "z_dim": 100, "c_dim": 128,
     "ngf": 64, "ndf": 64, "t_dim": 128, "patch_variant": "paper", "loss_average": "paper", "kl_weight": 4.0,
     "zero_init_residual": False, "nested_sides": [0, 1, 2], "local_loss": True,

@@ -7,10 +7,14 @@ stage, KL weight λ = 1; the released code's 76/304 px images cropped to 64/256 
 ``code``: the same with the released birds configs' ``COEFF.KL`` = 2.0. ``tiny``: ``shapes`` with
 Stage-I 32 px and Stage-II 64 px (8x8 grid), narrower, two residual blocks, 10 + 11 epochs,
 constant lr, G EMA 0.99 (the recipe and its measured accuracy: README, "The tiny recipe").
+``text_encoder``: ``"damsm"`` (the zoo's DAMSM, 256-d; the default) or ``"char-cnn-rnn"`` (the papers' 1024-d
+char-CNN-RNN embeddings as StackGAN released them, with ``text_dim`` 1024 and the data root as
+``--text-encoder-weights``; :mod:`models.common.char_cnn_rnn`).
 """
 from models.common.data import RELEASED_DATA_PIPELINE
 
 PAPER = {
+    "text_encoder": "damsm",  # or "char-cnn-rnn" (with text_dim 1024): see the module docstring
     "dataset": "cub", "image_size": 256, "stage1_size": 64, "stage2_downs": 2, "text_dim": 256, "z_dim": 100,
     "c_dim": 128, "ngf": 128, "ngf2": 128, "ndf": 64, "r_num": 4, "kl_weight": 1.0,
     "train": {"epochs": 1200, "stage1_epochs": 600, "batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4,

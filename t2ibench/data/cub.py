@@ -9,7 +9,9 @@ Expected layout (AttnGAN ``data/birds``)::
     │   └── images/<class>/<img>.jpg     e.g. images/001.Black_footed_Albatross/Black_Footed_Albatross_0046_18.jpg
     ├── text/<class>/<img>.txt     one caption per line (10 per image)
     ├── train/filenames.pickle     list of "<class>/<img>" names without extension
-    └── test/filenames.pickle
+    ├── train/class_info.pickle    optional: the class number (1..200) of each name
+    ├── train/char-CNN-RNN-embeddings.pickle   optional: StackGAN's [N, 10, 1024] text embeddings
+    └── test/...                   the same files for the test split
 
 Each item: the image cropped around the bird exactly as AttnGAN's ``get_imgs`` does
 (``crop_bbox=True``, the default; see :func:`attngan_crop`), then resized straight to
@@ -18,6 +20,10 @@ Each item: the image cropped around the bird exactly as AttnGAN's ``get_imgs`` d
 ``class_names[k]`` is the folder name without its number, e.g. ``Black_footed_Albatross``);
 ``boxes`` = the bird's box (label ``"bird"``) in pixels of the returned image; ``key`` =
 the name from ``filenames.pickle`` (``"<class>/<img>"``).
+
+``class_info.pickle``, when present (Python ints or numpy integer scalars), must agree with
+the class folders of the names (ValueError otherwise); StackGAN's
+``char-CNN-RNN-embeddings.pickle`` is read on request (:mod:`t2ibench.data.char_cnn_rnn`).
 
 ``filenames.pickle`` is loaded with the restricted unpickler of
 :mod:`t2ibench.data.safe_pickle` (names with a stray trailing ``\\r`` are repaired with a
@@ -36,6 +42,7 @@ from t2ibench.data.base import Box
 from t2ibench.data.image_files import (literal_block, FileListDataset, check_image_size, check_root, check_split,
                                        image_size_of, read_caption_file, require_dir, require_file,
                                        scale_box)
+from t2ibench.data.char_cnn_rnn import CLASS_INFO_FILE, check_class_info
 from t2ibench.data.safe_pickle import load_filenames
 
 LAYOUT = literal_block(__doc__, 0)
@@ -139,6 +146,9 @@ class CUBDataset(FileListDataset):
             captions.append(read_caption_file(require_file(root / "text" / f"{name}.txt", "cub", LAYOUT)))
             class_ids.append(num - 1)
             boxes.append(bbox_of[name])
+        info_path = root / split / CLASS_INFO_FILE
+        if info_path.is_file():
+            check_class_info(info_path, [c + 1 for c in class_ids], names)
         if missing:
             raise ValueError(f"cub: {len(missing)} image file(s) of the {split} split are missing, e.g. "
                              f"{', '.join(map(str, missing[:3]))}; expected layout:\n{LAYOUT}")

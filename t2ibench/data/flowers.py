@@ -7,8 +7,10 @@ Expected layout (StackGAN ``Data/flowers``)::
     ├── text_c10/class_CCCCC/image_XXXXX.txt     one caption per line (10 per image)
     ├── train/filenames.pickle                   list of "jpg/image_XXXXX" (StackGAN) or "image_XXXXX"
     ├── train/class_info.pickle                  optional: list of class numbers 1..102, one per name
+    ├── train/char-CNN-RNN-embeddings.pickle     optional: StackGAN's [N, 10, 1024] text embeddings
     ├── test/filenames.pickle
-    └── test/class_info.pickle                   optional
+    ├── test/class_info.pickle                   optional
+    └── test/char-CNN-RNN-embeddings.pickle      optional
 
 Each item: ``jpg/<name>.jpg`` resized straight to ``image_size x image_size`` (PIL
 bicubic, aspect ratio not kept; no crop); the captions of
@@ -17,9 +19,10 @@ are the folder names ``class_00001`` ... ``class_00102``); no boxes; ``key`` = `
 
 Choice: the class of an image is the ``text_c10/class_CCCCC`` folder that holds its
 caption file (that is where StackGAN's ``readCaptions`` looks, using ``class_info``). When
-``class_info.pickle`` is present and loads with the restricted unpickler it must agree
-with the folders (ValueError otherwise); when it cannot be loaded without importing
-globals (e.g. a pickled numpy array) it is ignored with a warning.
+``class_info.pickle`` is present (Python ints or numpy integer scalars, read by
+:func:`t2ibench.data.char_cnn_rnn.load_class_info`) it must agree with the folders
+(ValueError otherwise). StackGAN's ``char-CNN-RNN-embeddings.pickle`` in the split folder is
+read on request (:mod:`t2ibench.data.char_cnn_rnn`), not when the dataset is built.
 
 ``filenames.pickle`` is loaded with :mod:`t2ibench.data.safe_pickle` (stray trailing
 ``\\r`` repaired with a warning). Caption files and image existence are checked when the
@@ -30,12 +33,12 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 
 from t2ibench.data import register_dataset
 from t2ibench.data.image_files import (literal_block, FileListDataset, check_image_size, check_root, check_split,
                                        read_caption_file, require_dir, require_file)
-from t2ibench.data.safe_pickle import load_filenames, load_pickle
+from t2ibench.data.char_cnn_rnn import CLASS_INFO_FILE, check_class_info
+from t2ibench.data.safe_pickle import load_filenames
 
 LAYOUT = literal_block(__doc__, 0)
 
@@ -91,24 +94,9 @@ class FlowersDataset(FileListDataset):
                 raise ValueError(f"flowers: {text_dir}/class_{num:05d} is outside class_00001..class_{NUM_CLASSES:05d}")
             class_nums.append(num)
 
-        info_path = root / split / "class_info.pickle"
+        info_path = root / split / CLASS_INFO_FILE
         if info_path.is_file():
-            try:
-                info = load_pickle(info_path)
-            except ValueError as e:
-                if "refers to the global" not in str(e):
-                    raise
-                warnings.warn(f"flowers: ignoring {info_path}: {e}; the classes are taken from the "
-                              "text_c10/class_CCCCC folders", UserWarning, stacklevel=3)
-            else:
-                if not isinstance(info, (list, tuple)) or len(info) != len(keys):
-                    raise ValueError(f"flowers: {info_path}: expected a list of {len(keys)} class numbers "
-                                     f"(one per name of {names_path}), got {type(info).__name__}"
-                                     + (f" of length {len(info)}" if isinstance(info, (list, tuple)) else ""))
-                for i, (c, num) in enumerate(zip(info, class_nums)):
-                    if isinstance(c, bool) or not isinstance(c, int) or c != num:
-                        raise ValueError(f"flowers: {info_path}: entry {i} ({keys[i]}) is {c!r}, but its caption "
-                                         f"file is in {text_dir}/class_{num:05d}")
+            check_class_info(info_path, class_nums, keys)
 
         files, captions, missing = [], [], []
         for key, num in zip(keys, class_nums):

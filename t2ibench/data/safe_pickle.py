@@ -1,4 +1,4 @@
-"""Loading the pickled index files of AttnGAN / StackGAN layouts without running code.
+"""Loading released pickles (AttnGAN / StackGAN index and data files, VSE++'s vocabulary) without running code.
 
 ``pickle.load`` on a downloaded file can execute anything: a pickle may name any
 importable callable (``os.system``, ``builtins.eval``...) and have it called while
@@ -21,6 +21,29 @@ without extension) and checks every name. Choice: names that end in a stray ``"\
 the AttnGAN birds pickles kept in ``shared/data/cub-meta``) are *repaired* (the ``"\\r"``
 is removed) with a :class:`UserWarning` naming the file and the number of repaired
 names; every other defect raises :class:`ValueError`.
+
+Allowed globals (``load_pickle(path, allow=(...))``): a few released files pickle more than
+plain containers. Each name in :data:`ALLOWANCES` admits an explicit set of globals, and
+each of those resolves to a *builder of this module*, never to the object the file names
+(nothing is imported, no code from the file runs); every other global is still refused:
+
+* ``"numpy"``: numpy arrays, dtypes and scalars as numpy pickles them — protocols 0-4
+  through ``numpy.core.multiarray._reconstruct`` (numpy 2 writes ``numpy._core...``),
+  ``numpy.ndarray`` and ``numpy.dtype`` with the raw data as a (Python-2) str or, from
+  Python 3 at protocol 2, through ``_codecs.encode(str, "latin1")``; protocol 5 through
+  ``numpy.core.numeric._frombuffer``; scalars through ``numpy.core.multiarray.scalar``.
+  The array is made with ``numpy.frombuffer`` from its shape, dtype and raw bytes (copied,
+  so it is writable). Only plain numeric dtypes (bool, int, uint, float, complex, either
+  byte order) are accepted: object and structured dtypes are refused. StackGAN's
+  ``char-CNN-RNN-embeddings.pickle`` and ``class_info.pickle`` need this.
+* ``"vsepp-vocabulary"``: VSE++'s ``Vocabulary`` (``fartashf/vsepp`` ``vocab.py``, pickled
+  from ``vocab`` or, when ``vocab.py`` ran as a script, ``__main__``), rebuilt as the plain
+  dict of its attributes (``{"word2idx": ..., "idx2word": ..., "idx": ...}``).
+
+A Python-2 str read as UTF-8 (or, failing that, Latin-1) goes back to the exact bytes where
+numpy needs them (the array's raw data): the builders encode it with the codec the load used.
+With an allowance, the builders' placeholders are replaced by a recursive walk: a pickle nested
+deeper than Python's recursion limit is a ValueError (without one, any depth loads).
 """
 from __future__ import annotations
 
@@ -30,10 +53,25 @@ import re
 import warnings
 from pathlib import Path
 
-__all__ = ["load_pickle", "load_filenames", "ALLOWED_TYPES"]
+import numpy as np
 
-#: The only Python types a loaded pickle may contain.
+__all__ = ["load_pickle", "load_filenames", "ALLOWED_TYPES", "ALLOWANCES"]
+
+#: The only Python types a loaded pickle may contain (without an allowance).
 ALLOWED_TYPES = (str, bytes, list, tuple, dict, int, float, bool, type(None))
+
+_NUMPY_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray")
+_NUMPY_NUMERIC = ("numpy.core.numeric", "numpy._core.numeric")
+#: ``{allowance: {(module, name): builder kind}}`` (see the module docstring).
+ALLOWANCES = {
+    "numpy": {**{(m, "_reconstruct"): "reconstruct" for m in _NUMPY_MODULES},
+              **{(m, "scalar"): "scalar" for m in _NUMPY_MODULES},
+              **{(m, "_frombuffer"): "frombuffer" for m in _NUMPY_NUMERIC},
+              ("numpy", "ndarray"): "ndarray", ("numpy", "dtype"): "dtype", ("_codecs", "encode"): "encode"},
+    "vsepp-vocabulary": {("vocab", "Vocabulary"): "vocabulary", ("__main__", "Vocabulary"): "vocabulary"},
+}
+#: Plain numeric dtype codes a pickled numpy dtype may name: kind letter + item size in bytes.
+_DTYPE_CODE = re.compile(r"^(b1|[iu](1|2|4|8)|f(2|4|8|16)|c(8|16|32))$")
 
 
 class _RefusedGlobal(pickle.UnpicklingError):
@@ -42,18 +80,180 @@ class _RefusedGlobal(pickle.UnpicklingError):
         self.module, self.name = module, name
 
 
-class _NoGlobalsUnpickler(pickle.Unpickler):
-    """An unpickler that resolves no global at all (and no persistent id)."""
+class _Malformed(pickle.UnpicklingError):
+    """An allowed global used with arguments or a state it never has in the released files."""
+
+
+class _NDArrayType:
+    """Stands for ``numpy.ndarray`` (the subtype argument of ``_reconstruct``); never instantiated."""
+
+
+class _PendingDtype:
+    """A ``numpy.dtype(code, align, copy)`` awaiting its state (byte order) from BUILD."""
+
+    def __init__(self, code):
+        code = code.decode("ascii", "replace") if isinstance(code, bytes) else code
+        if not isinstance(code, str) or not _DTYPE_CODE.match(code):
+            raise _Malformed(f"numpy dtype {code!r} is not a plain numeric dtype (bool, int, uint, float, complex)")
+        self.dtype = np.dtype(code)
+
+    def __setstate__(self, state):
+        if not (isinstance(state, tuple) and len(state) in (8, 9) and state[0] in (3, 4)
+                and state[1] in ("<", ">", "|", "=") and state[2:5] == (None, None, None)):
+            raise _Malformed(f"numpy dtype state {_short_repr(state)} is not that of a plain numeric dtype")
+        if state[1] in "<>":
+            self.dtype = self.dtype.newbyteorder(state[1])
+
+
+class _PendingArray:
+    """``numpy.core.multiarray._reconstruct(ndarray, (0,), b'b')`` awaiting its state from BUILD."""
+
+    def __init__(self, encoding: str):
+        self.encoding, self.array = encoding, None
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) == 5 and state[0] == 1:
+            state = state[1:]
+        if not (isinstance(state, tuple) and len(state) == 4):
+            raise _Malformed(f"numpy array state {_short_repr(state)} is not (version, shape, dtype, fortran, data)")
+        shape, dtype, fortran, data = state
+        self.array = _array_from(data, dtype, shape, "F" if fortran else "C", self.encoding)
+
+
+class _AttributeObject:
+    """An object rebuilt by NEWOBJ + BUILD as the plain dict of its attributes (its ``__dict__``)."""
+
+    def __init__(self, what: str):
+        self.what, self.state = what, None
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+            raise _Malformed(f"the state of a {self.what} is {_short_repr(state)}, not a dict of attributes")
+        self.state = state
+
+
+def _raw_bytes(data, encoding: str) -> bytes:
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    if isinstance(data, str):  # a Python-2 str: back to its bytes with the codec the load used
+        return data.encode(encoding)
+    raise _Malformed(f"numpy raw data is a {type(data).__name__}, not bytes")
+
+
+def _array_from(data, dtype, shape, order, encoding: str) -> np.ndarray:
+    if not isinstance(dtype, _PendingDtype):
+        raise _Malformed(f"numpy array dtype is a {type(dtype).__name__}, not a pickled numpy dtype")
+    if not (isinstance(shape, tuple) and all(type(d) is int and d >= 0 for d in shape)):
+        raise _Malformed(f"numpy array shape {_short_repr(shape)} is not a tuple of non-negative ints")
+    if order not in ("C", "F"):
+        raise _Malformed(f"numpy array order {order!r} is not 'C' or 'F'")
+    raw = _raw_bytes(data, encoding)
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if len(raw) != count * dtype.dtype.itemsize:
+        raise _Malformed(f"numpy array of shape {shape} and dtype {dtype.dtype} needs "
+                         f"{count * dtype.dtype.itemsize} bytes of data, the pickle holds {len(raw)}")
+    return np.frombuffer(raw, dtype=dtype.dtype).reshape(shape, order=order).copy()
+
+
+def _builder(kind: str, encoding: str):
+    """The object an allowed global resolves to (see :data:`ALLOWANCES`)."""
+    if kind == "ndarray":
+        return _NDArrayType
+    if kind == "dtype":
+        def dtype(code, align=False, copy=True):
+            return _PendingDtype(code)
+        return dtype
+    if kind == "encode":
+        def encode(text, codec="utf-8"):
+            if not isinstance(text, str) or codec not in ("latin1", "latin-1"):
+                raise _Malformed(f"_codecs.encode is allowed only as numpy pickles raw data "
+                                 f"(a str and 'latin1'), got {_short_repr(text)}, {codec!r}")
+            return text.encode("latin1")
+        return encode
+    if kind == "reconstruct":
+        def reconstruct(subtype, shape, code):
+            if subtype is not _NDArrayType or shape != (0,) or _raw_bytes(code, encoding) != b"b":
+                raise _Malformed("numpy _reconstruct is allowed only for a plain numpy.ndarray")
+            return _PendingArray(encoding)
+        return reconstruct
+    if kind == "frombuffer":
+        def frombuffer(data, dtype, shape, order):
+            return _array_from(data, dtype, shape, order, encoding)
+        return frombuffer
+    if kind == "scalar":
+        def scalar(dtype, data=None):
+            return _array_from(data, dtype, (), "C", encoding)[()]
+        return scalar
+    if kind == "vocabulary":
+        class Vocabulary(_AttributeObject):
+            def __new__(cls, *args):
+                if args:
+                    raise _Malformed("VSE++'s Vocabulary is rebuilt without arguments")
+                obj = object.__new__(cls)
+                _AttributeObject.__init__(obj, "VSE++ Vocabulary")
+                return obj
+
+            def __init__(self, *args):  # __new__ did the work (NEWOBJ calls only __new__)
+                pass
+        return Vocabulary
+    raise AssertionError(kind)
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only the globals of the given allowances (none by default),
+    each to a builder of this module, and no persistent id."""
+
+    def __init__(self, file, encoding: str, allowed: dict):
+        super().__init__(file, encoding=encoding, errors="strict")
+        self._allowed, self._encoding = allowed, encoding
 
     def find_class(self, module, name):  # noqa: D401 - pickle API
-        raise _RefusedGlobal(module, name)
+        kind = self._allowed.get((module, name))
+        if kind is None:
+            raise _RefusedGlobal(module, name)
+        return _builder(kind, self._encoding)
 
     def persistent_load(self, pid):
         raise pickle.UnpicklingError(f"refused persistent id {pid!r}")
 
 
-def _unpickle(data: bytes, encoding: str):
-    return _NoGlobalsUnpickler(io.BytesIO(data), encoding=encoding, errors="strict").load()
+def _unpickle(data: bytes, encoding: str, allowed: dict):
+    return _RestrictedUnpickler(io.BytesIO(data), encoding, allowed).load()
+
+
+def _finish(obj, memo: dict):
+    """Replace the builders' placeholders by what they stand for (arrays, dtypes, dicts),
+    in place for lists and dicts (so shared and cyclic references stay as they were)."""
+    key = id(obj)
+    if key in memo:
+        return memo[key]
+    if isinstance(obj, _PendingArray):
+        if obj.array is None:
+            raise _Malformed("a numpy array without its state (shape, dtype, data)")
+        out = memo[key] = obj.array
+    elif isinstance(obj, _PendingDtype):
+        out = memo[key] = obj.dtype
+    elif isinstance(obj, _AttributeObject):
+        if obj.state is None:
+            raise _Malformed(f"a {obj.what} without its attributes")
+        out = memo[key] = _finish(obj.state, memo)
+    elif isinstance(obj, list):
+        memo[key] = obj
+        obj[:] = [_finish(v, memo) for v in obj]
+        out = obj
+    elif isinstance(obj, dict):
+        memo[key] = obj
+        items = [(_finish(k, memo), _finish(v, memo)) for k, v in obj.items()]
+        obj.clear()
+        obj.update(items)
+        out = obj
+    elif isinstance(obj, tuple):
+        out = memo[key] = tuple(_finish(v, memo) for v in obj)
+    elif obj is _NDArrayType or callable(obj):
+        raise _Malformed("a bare numpy type or function object outside its use")
+    else:
+        out = obj
+    return out
 
 
 def _short_repr(obj, limit: int = 60) -> str:
@@ -79,8 +279,9 @@ def _describe(where) -> str:
     return " ".join(steps + ["the top-level object"])
 
 
-def _check_plain(obj, path) -> None:
-    """Raise ValueError unless ``obj`` is built only of :data:`ALLOWED_TYPES` (iterative walk).
+def _check_plain(obj, path, extra_types: tuple = ()) -> None:
+    """Raise ValueError unless ``obj`` is built only of :data:`ALLOWED_TYPES` (and ``extra_types``;
+    an iterative walk).
 
     Places are linked ``(step, parent)`` pairs, made into text only for the error message, so
     a deeply nested pickle costs memory linear in its size (text for every item is quadratic
@@ -90,9 +291,10 @@ def _check_plain(obj, path) -> None:
     stack = [(obj, None)]
     while stack:
         item, where = stack.pop()
-        if type(item) not in ALLOWED_TYPES:
+        if type(item) not in ALLOWED_TYPES and not isinstance(item, extra_types):
+            extra = ", numpy arrays/scalars/dtypes" if extra_types else ""
             raise ValueError(f"{path}: {_describe(where)} is a {type(item).__name__}; only plain "
-                             "str/bytes/list/tuple/dict/int/float/bool/None are accepted in an index pickle")
+                             f"str/bytes/list/tuple/dict/int/float/bool/None{extra} are accepted in this pickle")
         if isinstance(item, (list, tuple, dict)):
             if id(item) in seen:
                 continue
@@ -106,15 +308,23 @@ def _check_plain(obj, path) -> None:
                     stack.append((v, (("element", j), where)))
 
 
-def load_pickle(path):
-    """Load the pickle at ``path`` without resolving any global (see the module docstring).
+def load_pickle(path, allow=()):
+    """Load the pickle at ``path`` without importing anything (see the module docstring).
+
+    ``allow``: names of :data:`ALLOWANCES` (``"numpy"``, ``"vsepp-vocabulary"``) whose globals are
+    rebuilt by this module's builders; by default every global is refused.
 
     Raises ValueError (naming the file) when the file is missing or unreadable, when the
-    pickle names a global (the message names it, e.g. ``'posix'.'system'``), when it is
-    corrupt or truncated, or when it holds anything but plain str/bytes/list/tuple/dict/
-    int/float/bool/None.
+    pickle names a global that is not allowed (the message names it, e.g. ``'posix'.'system'``),
+    when an allowed global is used otherwise than in the released files (e.g. an object dtype),
+    when it is corrupt or truncated, or when it holds anything but plain str/bytes/list/tuple/
+    dict/int/float/bool/None (and, with ``"numpy"``, numpy arrays, scalars and dtypes).
     """
     path = Path(path)
+    unknown = [a for a in allow if a not in ALLOWANCES]
+    if unknown:
+        raise ValueError(f"load_pickle: unknown allowance(s) {unknown}; expected names of {sorted(ALLOWANCES)}")
+    allowed = {g: kind for a in allow for g, kind in ALLOWANCES[a].items()}
     if not path.is_file():
         raise ValueError(f"pickle file not found: expected a file at {path}")
     try:
@@ -123,19 +333,24 @@ def load_pickle(path):
         raise ValueError(f"{path}: cannot read the pickle file ({e})") from e
     try:
         try:
-            obj = _unpickle(data, "utf-8")
+            obj = _unpickle(data, "utf-8", allowed)
         except UnicodeDecodeError:
             # A Python-2 8-bit str that is not UTF-8: Latin-1 maps every byte.
-            obj = _unpickle(data, "latin1")
+            obj = _unpickle(data, "latin1", allowed)
+        if allowed:
+            obj = _finish(obj, {})
     except _RefusedGlobal as e:
-        raise ValueError(f"{path}: the pickle refers to the global {e.module!r}.{e.name!r}; "
-                         "index pickles are loaded without importing anything, so every global is "
-                         "refused (nothing was imported or run)") from None
+        what = (f"only the globals of {', '.join(repr(a) for a in allow)} are allowed here" if allowed else
+                "index pickles are loaded without importing anything, so every global is refused")
+        raise ValueError(f"{path}: the pickle refers to the global {e.module!r}.{e.name!r}; {what} "
+                         "(nothing was imported or run)") from None
+    except _Malformed as e:
+        raise ValueError(f"{path}: {e} (refused; nothing was imported or run)") from None
     except RecursionError:
         raise ValueError(f"{path}: the pickle is nested too deeply to load") from None
     except Exception as e:  # UnpicklingError, EOFError, ValueError, IndexError, MemoryError...
         raise ValueError(f"{path}: not a readable pickle ({type(e).__name__}: {e})") from None
-    _check_plain(obj, path)
+    _check_plain(obj, path, (np.ndarray, np.generic, np.dtype) if "numpy" in allow else ())
     return obj
 
 
