@@ -495,3 +495,46 @@ def test_tables_load_their_generators_with_the_run_s_options(tmp_path, monkeypat
     assert "attngan" in {row.generator for row in get_spec("grgan-table-1").rows}   # AttnGAN is a row
     assert seen["attngan"] == options["attngan"]
     assert all(kwargs.keys().isdisjoint({"weights", "format"}) for name, kwargs in seen.items() if name != "attngan")
+
+
+def test_stackgan_v2_release_scores_the_dataset_s_captions_with_char_cnn_rnn(tmp_path):
+    """StackGAN-v2's release conditioned by StackGAN's released char-CNN-RNN embeddings of the dataset's own
+    captions (the zoo's char-cnn-rnn lookup, its data root by default the dataset's): generate() equals the
+    released forward pass on the looked-up embeddings."""
+    import numpy as np
+    from PIL import Image
+
+    import py2_pickle as p2
+    from released_nets import G_NET_V2, g_net_v2_forward
+    from models.common.gan import to_uint8
+    from t2ibench.data import load_dataset
+    from t2ibench.generators.base import per_caption_noise
+    from t2ibench.registry import load_generator
+
+    root, rng = tmp_path / "flowers", np.random.default_rng(0)
+    splits = {"train": [1], "test": [2, 3]}
+    for split, numbers in splits.items():
+        (root / split).mkdir(parents=True)
+        for n in numbers:
+            (root / "jpg").mkdir(exist_ok=True)
+            Image.fromarray(np.full((40, 50, 3), 20 * n, np.uint8)).save(root / "jpg" / f"image_{n:05d}.jpg")
+            cap = root / "text_c10" / "class_00001" / f"image_{n:05d}.txt"
+            cap.parent.mkdir(parents=True, exist_ok=True)
+            cap.write_text("\n".join(f"flower {n} caption {k}" for k in range(10)) + "\n")
+        (root / split / "filenames.pickle").write_bytes(p2.dumps([f"jpg/image_{n:05d}" for n in numbers]))
+        emb = rng.standard_normal((len(numbers), 10, 1024)).astype(np.float32) * 0.1
+        (root / split / "char-CNN-RNN-embeddings.pickle").write_bytes(p2.dumps([p2.numpy_array(a) for a in emb]))
+        if split == "test":
+            test_emb = emb
+    ref = randomise(G_NET_V2(ngf=8, t_dim=1024, ef=3, nz=5, r_num=1), seed=9)
+    path = _save({f"module.{k}": v for k, v in ref.state_dict().items()}, tmp_path / "netG_210000.pth", True)
+    dataset = load_dataset("flowers", split="test", root=root, image_size=256)
+    gen = load_generator("stackgan++", dataset=dataset, weights=path, format="stackgan-v2-release")
+    captions = ["flower 3 caption 4", "flower 2 caption 0"]
+    images = gen.generate(captions, seed=1)
+    noise = per_caption_noise(1, 2, (8,))
+    sentence = torch.from_numpy(np.stack([test_emb[1, 4], test_emb[0, 0]]))
+    expected = to_uint8(g_net_v2_forward(ref, noise[:, :5], noise[:, 5:], sentence)[-1])
+    assert expected.float().std() > 5 and (images.int() - expected.int()).abs().max() <= 1
+    with pytest.raises(ValueError, match="no released embedding for the caption 'a new caption'"):
+        gen.generate(["a new caption"])

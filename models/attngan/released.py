@@ -23,7 +23,7 @@ Differences from the released code that remain (:data:`NOTES`).
 from __future__ import annotations
 
 from models.common.released import (CONV2D_1X1_AS_CONV1D, KeyMap, ReleasedFormat, count_keys, register_format,
-                                    required_key, swap_input_blocks)
+                                    released_damsm, required_key, swap_input_blocks)
 
 #: zoo prefix pattern -> released prefix template, shared by AttnGAN, DM-GAN and CPGAN (their stages add theirs)
 SHARED_PREFIXES = (
@@ -38,8 +38,8 @@ SHARED_PREFIXES = (
 PREFIXES = SHARED_PREFIXES + (("stages.{k}.attention.project.", "h_net{k+2}.att.conv_context."),)
 
 #: the text encoder AttnGAN's and DM-GAN's generators were trained with
-TEXT_ENCODER = ("AttnGAN's released DAMSM (DAMSMencoders/bird/text_encoder200.pth or coco/text_encoder100.pth, "
-                "with the data archive's captions.pickle)")
+TEXT_ENCODER = ("AttnGAN's released DAMSM: --generator-text-encoder NAME=DAMSMencoders/bird/text_encoder200.pth,"
+                "data/birds/captions.pickle (coco: DAMSMencoders/coco/text_encoder100.pth,data/coco/captions.pickle)")
 
 NOTES = (
     "Masking: the released GlobalAttentionGeneral (and DM-GAN's Memory) masks the padding words with "
@@ -89,4 +89,5 @@ FORMAT = register_format(ReleasedFormat(
     files={"cub": "bird_AttnGAN2.pth (or a netG_epoch_N.pth of its trainer, e.g. netG_epoch_600.pth)",
            "coco": "coco_AttnGAN2.pth"},
     configs={"cub": "paper", "coco": "paper-coco", "default": "paper"},
-    infer=infer_attngan, key_map=key_map, text_encoder=TEXT_ENCODER, notes=NOTES))
+    infer=infer_attngan, key_map=key_map, text_encoder=TEXT_ENCODER, make_text_encoder=released_damsm,
+    notes=NOTES))

@@ -23,7 +23,8 @@ every shape must be the one the zoo's tensor needs; otherwise a ``ValueError`` n
 
 :func:`load_released` makes the benchmark's generator (:class:`~models.common.gan.ZooGenerator`) from a
 released file and the text encoder the release was trained with (``text_encoder_weights``: AttnGAN's
-released DAMSM, ``text_encoder*.pth,captions.pickle``, read by :class:`ReleasedTextEncoder`);
+released DAMSM, ``text_encoder*.pth,captions.pickle``, read by :class:`ReleasedTextEncoder`; StackGAN's
+char-CNN-RNN embeddings, the data root);
 ``load_generator(name, weights=PATH, format=FORMAT, text_encoder_weights=...)`` reaches it through the zoo's
 generator factories.
 """
@@ -111,8 +112,9 @@ def _pattern(pattern: str) -> re.Pattern:
 class ReleasedFormat:
     """One released checkpoint format (module docstring). ``files``: the released file names per dataset
     (what users have); ``configs``: the zoo config each dataset starts from (``"default"`` for any other; the
-    widths are then read from the file); ``text_encoder``: the release's text encoder, in words (read by
-    :class:`ReleasedTextEncoder`), or ``None`` with ``no_text_encoder`` saying why none can be; ``notes``: every difference
+    widths are then read from the file); ``text_encoder``: the release's text encoder, in words, and
+    ``make_text_encoder(dataset, text_encoder_weights, device)`` that builds it (dataset: a loaded dataset or
+    its name), or ``None`` with ``no_text_encoder`` saying why none can be; ``notes``: every difference
     between the released code and the zoo's network that the map does not remove."""
 
     name: str
@@ -125,6 +127,7 @@ class ReleasedFormat:
     key_map: Callable | None = None
     text_encoder: str | None = None
     no_text_encoder: str = ""
+    make_text_encoder: Callable | None = None
     refuse: str | None = None
     notes: str = ""
 
@@ -159,8 +162,8 @@ def describe_formats() -> dict[str, list[str]]:
         if f.refuse:
             lines.append(f"refused: {f.refuse}")
         else:
-            lines.append(f"text encoder: {f.text_encoder} (--generator-text-encoder NAME=TEXT_ENCODER.pth,"
-                         f"CAPTIONS.pickle)" if f.text_encoder else f"text encoder: none ({f.no_text_encoder})")
+            lines.append(f"text encoder: {f.text_encoder}" if f.make_text_encoder
+                         else f"text encoder: none ({f.no_text_encoder})")
         out[name] = lines
     return out
 
@@ -286,25 +289,22 @@ class ReleasedTextEncoder(FrozenTextEncoder):
                      info["backbone_description"], device)
 
 
-def released_text_encoder(fmt: ReleasedFormat, dataset: str, text_encoder_weights, device) -> ReleasedTextEncoder:
-    """The text encoder a released generator reads (``fmt.text_encoder``), from ``text_encoder_weights``."""
-    if fmt.text_encoder is None:
-        raise ValueError(f"{fmt.name}: {fmt.no_text_encoder}")
+def released_damsm(dataset, text_encoder_weights, device) -> ReleasedTextEncoder:
+    """``make_text_encoder`` of AttnGAN's and DM-GAN's releases: :class:`ReleasedTextEncoder`."""
     if not text_encoder_weights:
-        raise ValueError(f"{fmt.name}: the released generator reads {fmt.text_encoder}: give its files as "
-                         f"text_encoder_weights= (--generator-text-encoder NAME=...) "
-                         f"TEXT_ENCODER.pth,CAPTIONS.pickle, e.g. DAMSMencoders/bird/text_encoder200.pth,"
-                         f"data/birds/captions.pickle")
-    return ReleasedTextEncoder(dataset, text_encoder_weights, device=device)
+        raise ValueError("the released generator reads AttnGAN's released DAMSM: give its files as "
+                         "text_encoder_weights= (--generator-text-encoder NAME=...) TEXT_ENCODER.pth,CAPTIONS.pickle, "
+                         "e.g. DAMSMencoders/bird/text_encoder200.pth,data/birds/captions.pickle")
+    return ReleasedTextEncoder(dataset if isinstance(dataset, str) else dataset.name, text_encoder_weights, device)
 
 
 def load_released(name: str, dataset, weights, format: str, device: str = "cpu", text_encoder_weights=None,
                   text_encoder=None, side_output: int | None = None):
     """Zoo generator ``name`` with the released weights ``weights`` in released format ``format``, as a
-    :class:`~models.common.gan.ZooGenerator`. ``text_encoder_weights``: the release's text encoder
-    (:class:`ReleasedTextEncoder`: ``TEXT_ENCODER.pth,CAPTIONS.pickle``); ``text_encoder``: an encoder object
-    to use instead (its ``dim`` must be the generator's text width). ``side_output``: as
-    :func:`models.common.zoo.load_pretrained`."""
+    :class:`~models.common.gan.ZooGenerator`. ``text_encoder_weights``: the files of the release's text encoder
+    (``fmt.make_text_encoder``; AttnGAN's DAMSM: ``TEXT_ENCODER.pth,CAPTIONS.pickle``, StackGAN's char-CNN-RNN
+    embeddings: the data root, by default the dataset's); ``text_encoder``: an encoder object to use instead
+    (its ``dim`` must be the generator's text width). ``side_output``: as :func:`models.common.zoo.load_pretrained`."""
     from models.common.zoo import MODELS, code_sha256, zoo_generator
 
     fmt = get_format(format)
@@ -318,7 +318,12 @@ def load_released(name: str, dataset, weights, format: str, device: str = "cpu",
         raise ValueError(f"{fmt.name} weights {weights} make {config['image_size']} px images; dataset "
                          f"{dataset_name!r} is loaded at {size} px")
     if text_encoder is None:
-        text_encoder = released_text_encoder(fmt, dataset_name, text_encoder_weights, device)
+        if fmt.make_text_encoder is None:
+            raise ValueError(f"{fmt.name}: {fmt.no_text_encoder}")
+        try:
+            text_encoder = fmt.make_text_encoder(dataset, text_encoder_weights, device)
+        except ValueError as e:
+            raise ValueError(f"{fmt.name}: {e}") from None
     if getattr(text_encoder, "dim", config["text_dim"]) != config["text_dim"]:
         raise ValueError(f"{fmt.name} weights {weights} read {config['text_dim']}-d text features, but the text "
                          f"encoder gives {text_encoder.dim}-d ones")

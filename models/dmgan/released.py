@@ -13,7 +13,7 @@ from ``M_w`` (the code's ``2·ngf``). ``avg`` (``AvgPool2d`` over the whole 64 /
 from __future__ import annotations
 
 from models.attngan.released import NOTES, SHARED_PREFIXES, TEXT_ENCODER, attngan_transforms, infer_attngan
-from models.common.released import KeyMap, ReleasedFormat, register_format, required_key
+from models.common.released import KeyMap, ReleasedFormat, register_format, released_damsm, required_key
 
 PREFIXES = SHARED_PREFIXES + tuple((f"stages.{{k}}.memory.{ours}.", f"h_net{{k+2}}.{theirs}.") for ours, theirs in (
     ("gate_word", "A"), ("gate_image", "B"), ("write_word", "M_w"), ("write_image", "M_r"), ("key", "key"),
@@ -36,4 +36,5 @@ FORMAT = register_format(ReleasedFormat(
     source="MinfengZhu/DM-GAN code/model.py G_NET (torch.save(netG.state_dict()))",
     files={"cub": "bird_DMGAN.pth", "coco": "coco_DMGAN.pth"},
     configs={"cub": "paper", "coco": "paper-coco", "default": "paper"},
-    infer=infer_dmgan, key_map=key_map, text_encoder=TEXT_ENCODER, notes=NOTES))
+    infer=infer_dmgan, key_map=key_map, text_encoder=TEXT_ENCODER, make_text_encoder=released_damsm,
+    notes=NOTES))

@@ -11,8 +11,9 @@ ypxie/HDGan's ``HDGan/models/hd_networks.py`` ``Generator`` is not the zoo's ``h
   every 3x3 conv reflection-padded (``pad_conv_norm``); the zoo's: a residual block and a halving stretching
   layer per doubling, zero-padded;
 - the side-output heads: ``branch_out`` = ReflectionPad2d(1), conv3x3, tanh; the zoo's: a zero-padded
-  conv3x3 + tanh;
-- the text: Reed et al.'s 1024-d char-CNN-RNN embeddings, which cannot be computed for new captions here.
+  conv3x3 + tanh.
+
+(Its text, Reed et al.'s 1024-d char-CNN-RNN embeddings, would be available: the zoo's ``char-cnn-rnn`` lookup.)
 """
 from __future__ import annotations
 

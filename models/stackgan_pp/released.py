@@ -10,11 +10,12 @@ Module names: ``ca_net.fc`` -> ``ca.fc``; ``h_net1`` (``INIT_STAGE_G``: ``fc``, 
 ``(c_code, z_code)`` and ``NEXT_STAGE_G``'s ``(c_code, h_code)`` — and the zoo's put it last (``[z, c]``,
 ``[h, c]``): the input columns of ``h_net1.fc.0.weight`` and of each ``jointConv.0.weight`` are reordered.
 
-The released generator reads Reed et al.'s char-CNN-RNN sentence embeddings (``TEXT.DIMENSION`` 1024), which
-the release ships precomputed per test image (``char-CNN-RNN-embeddings.pickle``), not as an encoder of new
-captions: the weights load (:func:`models.common.released.load_released_state`, the text width read from the
-file), but the benchmark cannot condition the generator on its captions unless a caller hands
-``load_generator`` a 1024-d ``text_encoder`` of their own.
+The released generator reads Reed et al.'s 1024-d char-CNN-RNN sentence embeddings, which StackGAN released
+precomputed for the dataset's own captions (``<root>/{train,test}/char-CNN-RNN-embeddings.pickle``), not as
+an encoder of new text: the text encoder is the zoo's ``char-cnn-rnn`` lookup
+(:mod:`models.common.char_cnn_rnn`), whose weights are that data root (``text_encoder_weights``, by default
+the loaded dataset's root), so the benchmark's captions of the test split are scored and any other caption is
+refused with a clear error.
 """
 from __future__ import annotations
 
@@ -46,6 +47,15 @@ def infer_stackgan_v2(state, what: str) -> dict:
             "image_size": 4 * 2 ** init_ups * 2 ** (branches - 1)}
 
 
+def char_cnn_rnn(dataset, text_encoder_weights, device):
+    """The zoo's ``char-cnn-rnn`` lookup under ``text_encoder_weights`` (a data root), by default ``dataset``'s root."""
+    from models.common.text_encoder import TEXT_ENCODERS
+
+    name = dataset if isinstance(dataset, str) else dataset.name
+    root = text_encoder_weights or getattr(dataset, "root", None)
+    return TEXT_ENCODERS.get("char-cnn-rnn")(name, weights=root, device=device)
+
+
 def key_map(config: dict) -> KeyMap:
     c = config["c_dim"]
     return KeyMap(PREFIXES, {"init.fc.0.weight": swap_input_blocks(c, "(c_code, z_code)", "[z, c]"),
@@ -56,10 +66,7 @@ FORMAT = register_format(ReleasedFormat(
     name="stackgan-v2-release", model="stackgan++",
     source="hanzhanggit/StackGAN-v2 code/model.py G_NET (torch.save(nn.DataParallel(netG).state_dict()))",
     files={"cub": "netG_210000.pth (models/birds_3stages)"}, configs={"default": "paper"},
-    infer=infer_stackgan_v2, key_map=key_map, text_encoder=None,
-    no_text_encoder=("StackGAN-v2's released generator reads Reed et al.'s 1024-d char-CNN-RNN sentence embeddings, "
-                     "released only precomputed per test image (char-CNN-RNN-embeddings.pickle), not as an encoder "
-                     "of new captions, so t2ibench cannot condition it on the benchmark's captions; its weights load "
-                     "(models.common.released.load_released_state), and load_generator takes a 1024-d "
-                     "text_encoder= of your own"),
+    infer=infer_stackgan_v2, key_map=key_map, make_text_encoder=char_cnn_rnn,
+    text_encoder=("Reed et al.'s char-CNN-RNN embeddings as StackGAN released them, looked up for the dataset's own "
+                  "captions: --generator-text-encoder NAME=DATA_ROOT (default: --data-root)"),
     notes="Noise: z and the CA epsilon per caption from seed + j (the released code: per batch)."))
