@@ -22,6 +22,12 @@ loading; ``torch.load(weights_only=True)`` refuses the file outright (it holds c
 - the state dict is collected from the placeholders' recorded ``_parameters`` and ``_buffers`` (minus
   ``_non_persistent_buffers_set``), walking ``_modules``: the same keys ``model.state_dict()`` gives.
 
+Why not :mod:`t2ibench.data.safe_pickle` (the project's restricted unpickler for plain data): a module pickle
+names classes of the authors' own code (``model.G_NET``...), which safe_pickle refuses as it refuses every
+global outside its allowances, while here any class name is accepted as an inert placeholder — and only
+calls are refused; torch files also need persistent storage ids and the legacy format's framing of several
+pickles and raw storage bytes, which plain-data pickles never have.
+
 Any refusal, a corrupt file or a file that holds no module is a ``ValueError`` naming the file; the refusal
 names the global the pickle tried to call, and nothing from the file has run. Python-2 pickles (CPGAN's were
 written by Python 2.7) are read with the ``latin1`` encoding. Not supported (refused with a message): storage
