@@ -48,6 +48,32 @@ def read_state_dict(path, what: str) -> dict[str, torch.Tensor]:
     return state
 
 
+#: BatchNorm's step counter: absent from files saved before PyTorch 0.4.1, and never a weight.
+BN_COUNTER = "num_batches_tracked"
+
+
+def check_state_dict(state: dict, expected: dict[str, tuple[int, ...]], where: str, expected_what: str) -> None:
+    """``ValueError`` unless ``state`` has exactly ``expected``'s keys with its shapes (``expected``: key ->
+    shape, BatchNorm :data:`BN_COUNTER` s left out), every such tensor floating point. A BatchNorm counter
+    may be present or absent, but only beside a BatchNorm of ``expected`` (one whose ``running_mean`` it
+    has). Messages start with ``where`` (the file) and name ``expected_what`` (e.g. "AttnGAN's released
+    RNN_ENCODER") and up to three keys of each defect."""
+    keys = {k for k in state if not k.endswith(BN_COUNTER)}
+    missing, extra = sorted(set(expected) - keys), sorted(keys - set(expected))
+    extra += sorted(k for k in set(state) - keys if k[:-len(BN_COUNTER)] + "running_mean" not in expected)
+    if missing or extra:
+        raise ValueError(f"{where}: not {expected_what}: {len(missing)} keys missing (e.g. {missing[:3]}), "
+                         f"{len(extra)} unexpected (e.g. {extra[:3]})")
+    bad = [(k, tuple(state[k].shape), tuple(shape)) for k, shape in expected.items()
+           if tuple(state[k].shape) != tuple(shape)]
+    if bad:
+        raise ValueError(f"{where}: tensor shapes differ from {expected_what}, e.g. {bad[:3]} (key, in the file, "
+                         "expected)")
+    not_float = [k for k in expected if not state[k].is_floating_point()]
+    if not_float:
+        raise ValueError(f"{where}: non-floating tensors where {expected_what} has weights, e.g. {not_float[:3]}")
+
+
 def is_torchscript(path) -> bool:
     """Whether ``path`` is a TorchScript archive (a zip with ``code/`` and ``constants.pkl``)."""
     path = Path(path)

@@ -358,11 +358,11 @@ def _with(state, drop=(), add=None, reshape=None):
 
 
 @pytest.mark.parametrize("change,message", [
-    (dict(drop=["rnn.bias_hh_l0_reverse"]), r"1 missing \(e.g. \['rnn.bias_hh_l0_reverse'\]\)"),
-    (dict(add={"rnn.weight_ih_l1": torch.zeros(512, 256)}), r"1 not in it \(e.g. \['rnn.weight_ih_l1'\]\)"),
+    (dict(drop=["rnn.bias_hh_l0_reverse"]), r"1 keys missing \(e.g. \['rnn.bias_hh_l0_reverse'\]\)"),
+    (dict(add={"rnn.weight_ih_l1": torch.zeros(512, 256)}), r"1 unexpected \(e.g. \['rnn.weight_ih_l1'\]\)"),
     (dict(reshape={"rnn.weight_hh_l0": (512, 64)}), r"\('rnn.weight_hh_l0', \(512, 64\), \(512, 128\)\)"),
     (dict(reshape={"encoder.weight": (len(WORDS) + 1, 300)}), "embeds 21 words, but the vocabulary"),
-    (dict(add={"rnn.num_batches_tracked": torch.tensor(3)}), r"not in it \(e.g. \['rnn.num_batches_tracked'\]\)"),
+    (dict(add={"rnn.num_batches_tracked": torch.tensor(3)}), r"unexpected \(e.g. \['rnn.num_batches_tracked'\]\)"),
 ])
 def test_text_encoder_keys_and_shapes_are_checked(release, tmp_path, change, message):
     _, ts, _, root = release
@@ -378,8 +378,8 @@ def test_image_encoder_keys_and_shapes_are_checked(release, tmp_path):
     """One bad file per kind of defect (each 90 MB like the released one)."""
     _, _, ims, root = release
     for change, message in [
-        (dict(drop=["emb_cnn_code.bias"]), r"1 missing \(e.g. \['emb_cnn_code.bias'\]\)"),
-        (dict(add={"fc.weight": torch.zeros(1000, 2048)}), r"not in it \(e.g. \['fc.weight'\]\)"),
+        (dict(drop=["emb_cnn_code.bias"]), r"1 keys missing \(e.g. \['emb_cnn_code.bias'\]\)"),
+        (dict(add={"fc.weight": torch.zeros(1000, 2048)}), r"unexpected \(e.g. \['fc.weight'\]\)"),
         (dict(reshape={"emb_features.weight": (256, 768)}), r"\('emb_features.weight', \(256, 768\), "
                                                             r"\(256, 768, 1, 1\)\)"),
     ]:
@@ -392,12 +392,16 @@ def test_image_encoder_keys_and_shapes_are_checked(release, tmp_path):
 
 
 def test_batchnorm_counters_may_be_in_the_file():
+    from t2ibench.safe_load import check_state_dict
+
     spec = {"a.bn.weight": (2,), "a.bn.running_mean": (2,)}
     ok = {"a.bn.weight": torch.ones(2), "a.bn.running_mean": torch.zeros(2)}
-    rel.check_state(ok, spec, "f.pth", "x")
-    rel.check_state({**ok, "a.bn.num_batches_tracked": torch.tensor(5)}, spec, "f.pth", "x")
+    check_state_dict(ok, spec, "f.pth", "x")
+    check_state_dict({**ok, "a.bn.num_batches_tracked": torch.tensor(5)}, spec, "f.pth", "x")
+    with pytest.raises(ValueError, match="unexpected .*'b.num_batches_tracked'"):  # a counter of no BatchNorm
+        check_state_dict({**ok, "b.num_batches_tracked": torch.tensor(5)}, spec, "f.pth", "x")
     with pytest.raises(ValueError, match="non-floating"):
-        rel.check_state({**ok, "a.bn.weight": torch.ones(2, dtype=torch.long)}, spec, "f.pth", "x")
+        check_state_dict({**ok, "a.bn.weight": torch.ones(2, dtype=torch.long)}, spec, "f.pth", "x")
 
 
 # ----------------------------------------------------------------------------- known files

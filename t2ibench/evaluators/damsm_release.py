@@ -56,7 +56,7 @@ from pathlib import Path
 
 import torch
 
-from t2ibench.safe_load import check_known_sha256, read_state_dict, unknown_weights_warning
+from t2ibench.safe_load import check_known_sha256, check_state_dict, read_state_dict, unknown_weights_warning
 
 EMB_DIM, NEF = 300, 256
 DEFAULT_WORDS_NUM = 18  # AttnGAN's miscc/config.py default TEXT.WORDS_NUM
@@ -188,25 +188,6 @@ def _module_spec(module: torch.nn.Module) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
 
 
-def check_state(state: dict, spec: dict[str, tuple[int, ...]], path, what: str) -> None:
-    """``ValueError`` unless ``state`` has exactly ``spec``'s keys (BatchNorm ``num_batches_tracked``
-    counters aside) with its shapes, every tensor floating point (the counters integer)."""
-    keys = {k for k in state if not k.endswith("num_batches_tracked")}
-    counters = set(state) - keys
-    missing, extra = sorted(set(spec) - keys), sorted(keys - set(spec))
-    extra += sorted(k for k in counters if k[: -len("num_batches_tracked")] + "running_mean" not in spec)
-    if missing or extra:
-        raise ValueError(f"{what}: {path} does not have the released file's keys: {len(missing)} missing "
-                         f"(e.g. {missing[:3]}), {len(extra)} not in it (e.g. {extra[:3]})")
-    bad = [(k, tuple(state[k].shape), spec[k]) for k in spec if tuple(state[k].shape) != spec[k]]
-    if bad:
-        raise ValueError(f"{what}: {path} has tensors of other shapes than the released file's: "
-                         f"{bad[:3]} (key, in the file, expected)")
-    not_float = [k for k in keys if not state[k].is_floating_point()]
-    if not_float:
-        raise ValueError(f"{what}: {path} holds non-floating tensors where weights are expected: {not_float[:3]}")
-
-
 def load_released_damsm(spec, dataset: str | None = None, purpose: str = "eval", words_num: int | None = None,
                         device="cpu"):
     """Load AttnGAN's released DAMSM named by ``spec`` (:func:`parse_spec`, or :class:`ReleasedFiles`).
@@ -240,11 +221,13 @@ def load_released_damsm(spec, dataset: str | None = None, purpose: str = "eval",
     if rows is not None and rows.dim() == 2 and rows.shape[0] != len(words):
         raise ValueError(f"{what['text']}: {files.text} embeds {rows.shape[0]} words, but the vocabulary "
                          f"{files.vocab} has {len(words)}: they are not from the same release")
-    check_state(text_state, text_encoder_spec(len(words)), files.text, what["text"])
+    check_state_dict(text_state, text_encoder_spec(len(words)), f"{what['text']}: {files.text}",
+                     "the released RNN_ENCODER")
     image_state = read_state_dict(files.image, what["image"])
 
     model = DAMSM(check_config(make_config(len(words), words_num, "inception")))
-    check_state(image_state, _module_spec(model.image_encoder), files.image, what["image"])
+    check_state_dict(image_state, _module_spec(model.image_encoder), f"{what['image']}: {files.image}",
+                     "the released CNN_ENCODER")
     state = {**{f"text_encoder.{k}": v for k, v in text_state.items()},
              **{f"image_encoder.{k}": v for k, v in image_state.items()}}
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
@@ -263,4 +246,4 @@ def load_released_damsm(spec, dataset: str | None = None, purpose: str = "eval",
 
 
 __all__ = ["KNOWN_FILES", "WORDS_NUM", "DEFAULT_WORDS_NUM", "ReleasedFiles", "parse_spec", "words_num_for",
-           "published_files", "check_released_file", "text_encoder_spec", "check_state", "load_released_damsm"]
+           "published_files", "check_released_file", "text_encoder_spec", "load_released_damsm"]

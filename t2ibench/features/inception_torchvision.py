@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.models import inception as tv
 
-from t2ibench.safe_load import read_state_dict
+from t2ibench.safe_load import check_state_dict, read_state_dict
 
 #: The network's input size in pixels (299x299).
 INPUT_SIZE = 299
@@ -101,22 +101,9 @@ def check_inception_state(state: dict, where: str, num_classes) -> tuple[int, bo
     n = int(fc.shape[0])
     if n not in accepted:
         raise ValueError(f"{where}: 'fc.weight' has {n} outputs, expected {' or '.join(map(str, accepted))}")
-    keys = {k for k in state if not k.endswith("num_batches_tracked")}
-    aux = any(k.startswith(_AUX_PREFIX) for k in keys)
-    spec = state_dict_spec(n, aux_logits=aux)
-    missing, unexpected = sorted(set(spec) - keys), sorted(keys - set(spec))
-    counters = {k for k in state if k.endswith("num_batches_tracked")}
-    unexpected += sorted(k for k in counters if k[:-len("num_batches_tracked")] + "running_mean" not in spec)
-    if missing or unexpected:
-        raise ValueError(f"{where}: not a torchvision inception_v3 state dict with {n} classes: {len(missing)} keys "
-                         f"missing (e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]})")
-    bad = [(k, tuple(state[k].shape), spec[k]) for k in spec if tuple(state[k].shape) != spec[k]]
-    if bad:
-        raise ValueError(f"{where}: tensor shapes differ from torchvision's inception_v3 with {n} classes, e.g. "
-                         f"{bad[:3]} (key, file, expected)")
-    not_float = [k for k in spec if not state[k].is_floating_point()]
-    if not_float:
-        raise ValueError(f"{where}: non-floating tensors, e.g. {not_float[:3]}")
+    aux = any(k.startswith(_AUX_PREFIX) for k in state)
+    check_state_dict(state, state_dict_spec(n, aux_logits=aux), where,
+                     f"a torchvision inception_v3 state dict with {n} classes")
     return n, aux
 
 
