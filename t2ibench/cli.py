@@ -115,6 +115,22 @@ def extractor_weights_from_args(args) -> dict[str, str] | None:
     return weights or None
 
 
+def check_weights_used(weights: dict | None, metrics: list[str], dataset_name: str) -> None:
+    """``ValueError`` for a ``--weights`` / ``--inception-weights`` entry that no metric of the run reads on
+    ``dataset_name`` (e.g. ``--weights damsm=…`` on ``shapes``, whose R-precision reads ``damsm-shapes``):
+    a flag that would otherwise be ignored without a word."""
+    from t2ibench.protocols import parse_metric
+
+    used = {parse_metric(m, dataset_name).extractor for m in metrics} - {None}
+    unused = sorted(set(weights or {}) - used)
+    if unused:
+        flags = ", ".join("--inception-weights" if u == "inception-v3-compat" and "inception-v3-compat" in weights
+                          else f"--weights {u}=…" for u in unused)
+        raise ValueError(f"{flags}: no metric of this run reads the extractor {', '.join(map(repr, unused))} on "
+                         f"{dataset_name}; its metrics read {', '.join(sorted(used)) or 'no extractor'}. Name it in "
+                         f"the metric (e.g. --metrics r-precision@{unused[0]}) or drop the flag")
+
+
 #: ``--flag`` -> the generator factory's keyword it fills (:func:`generator_options_from_args`)
 GENERATOR_OPTIONS = {"generator_weights": "weights", "weights_format": "format",
                      "generator_text_encoder": "text_encoder_weights"}
@@ -201,6 +217,7 @@ def _cmd_eval(args) -> int:
     check_writable(out, "--out")  # before any work: a computed run must not be lost at the end
     args.resume_hint = None if args.no_images or args.images else out / "images"
     weights = extractor_weights_from_args(args)
+    check_weights_used(weights, comma_list(args.metrics) or list(defaults.DEFAULT_METRICS), dataset.name)
     common = dict(metrics=comma_list(args.metrics), seed=args.seed, batch_size=args.batch_size, device=device,
                   extractor_weights=weights, progress=not args.no_progress, allow_small_n=args.allow_small_n)
     if args.images:
