@@ -26,10 +26,28 @@ TRAIN_HINT = ("train one with: t2ibench train-evaluators --dataset NAME --data-r
               "weights=DIR/vse-NAME.safetensors")
 
 
-class VSEExtractor(TextImageEncoder):
+class _VSEEncoder(TextImageEncoder):
+    """What every VSE++ extractor shares: ``self.net`` (``encode_images``, ``encode_ids``), ``self.tokenizer``
+    (``batch(captions) -> (ids, lengths)``) and ``self.batch_size`` (images per forward pass)."""
+
     outputs = ("embedding",)
     text_outputs = ("sentence",)
     roles = {"image": "embedding", "text": "sentence"}
+
+    def extract(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.net.eval()
+        return {"embedding": torch.cat([self.net.encode_images(images[i:i + self.batch_size])
+                                        for i in range(0, len(images), self.batch_size)])}
+
+    def text_features(self, captions: list[str]) -> dict[str, torch.Tensor]:
+        self.net.eval()
+        device = next(self.net.parameters()).device
+        ids, lengths = self.tokenizer.batch(captions)
+        return {"sentence": self.net.encode_ids(ids.to(device), lengths.to(device))}
+
+
+class VSEExtractor(_VSEEncoder):
+    """The project's VSE++ (:mod:`t2ibench.evaluators.vse`): packaged ``vse-shapes`` or a user's safetensors."""
 
     def __init__(self, name: str, device: str = "cpu", weights=None, batch_size: int = 250):
         super().__init__()
@@ -43,17 +61,6 @@ class VSEExtractor(TextImageEncoder):
         self.batch_size = batch_size
         self.embed_dim = self.net.config["embed_dim"]
 
-    def extract(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        self.net.eval()
-        return {"embedding": torch.cat([self.net.encode_images(images[i:i + self.batch_size])
-                                        for i in range(0, len(images), self.batch_size)])}
-
-    def text_features(self, captions: list[str]) -> dict[str, torch.Tensor]:
-        self.net.eval()
-        device = next(self.net.parameters()).device
-        ids, lengths = self.tokenizer.batch(captions)
-        return {"sentence": self.net.encode_ids(ids.to(device), lengths.to(device))}
-
     def describe(self) -> dict:
         ds = self.manifest.get("dataset", {})
         return {**super().describe(), "weights": self.weights_path, "embed_dim": self.embed_dim,
@@ -62,15 +69,12 @@ class VSEExtractor(TextImageEncoder):
                 "held_out_r@1": self.manifest.get("test_recall", {}).get("r@1")}
 
 
-class ReleasedVSEExtractor(TextImageEncoder):
+class ReleasedVSEExtractor(_VSEEncoder):
     """A released VSE++ run (``fartashf/vsepp`` ``runs/<run>/model_best.pth.tar``) with its vocabulary;
     see :mod:`t2ibench.evaluators.vsepp_release`. Only runs that encode images (``EncoderImageFull``,
     ResNet) with normalised image embeddings: Rank-1 ranks by cosine. ``vocab``: the run's
     ``<data_name>_vocab.pkl`` (default: looked for beside the checkpoint and in the release's ``vocab/``)."""
 
-    outputs = ("embedding",)
-    text_outputs = ("sentence",)
-    roles = {"image": "embedding", "text": "sentence"}
     stand_in = False
 
     def __init__(self, name: str, device: str = "cpu", weights=None, vocab=None, batch_size: int = 50):
@@ -94,17 +98,6 @@ class ReleasedVSEExtractor(TextImageEncoder):
         self.resize_mode = "vsepp-test: shorter side 256 (bilinear-antialias, uint8 levels), centre crop 224"
         self.batch_size = batch_size
         self.embed_dim = int(opt["embed_size"])
-
-    def extract(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        self.net.eval()
-        return {"embedding": torch.cat([self.net.encode_images(images[i:i + self.batch_size])
-                                        for i in range(0, len(images), self.batch_size)])}
-
-    def text_features(self, captions: list[str]) -> dict[str, torch.Tensor]:
-        self.net.eval()
-        device = next(self.net.parameters()).device
-        ids, lengths = self.tokenizer.batch(captions)
-        return {"sentence": self.net.encode_ids(ids.to(device), lengths.to(device))}
 
     def describe(self) -> dict:
         opt = self.info["opt"]
