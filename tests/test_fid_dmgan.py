@@ -22,6 +22,7 @@ from t2ibench.features import known_weights, load_extractor
 from t2ibench.features.inception_imagenet import KNOWN_WEIGHTS, NAME
 
 from toy import ToyDataset  # noqa: F401  (registers the toy extractor)
+from hostile import TouchOnLoad
 
 
 def _random_imagenet_state(seed=0) -> dict[str, torch.Tensor]:
@@ -126,17 +127,9 @@ def test_no_weights_and_missing_file_are_clear(tmp_path):
         load_extractor(NAME, weights=str(tmp_path / "absent.pth"))
 
 
-class _Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.touch, (self.marker,))
-
-
 def test_malicious_pickle_is_refused_without_running(tmp_path):
     marker = tmp_path / "pwned"
-    torch.save({"fc.weight": _Evil(marker)}, tmp_path / "inception_v3_google-x.pth")
+    torch.save({"fc.weight": TouchOnLoad(marker)}, tmp_path / "inception_v3_google-x.pth")
     with pytest.raises(ValueError, match="weights_only=True"):
         load_extractor(NAME, weights=str(tmp_path / "inception_v3_google-x.pth"))
     assert not marker.exists()

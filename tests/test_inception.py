@@ -18,6 +18,7 @@ from t2ibench.features import inception as inc
 from t2ibench.features import list_extractors, load_extractor
 from t2ibench.io import sha256_file
 from t2ibench.metrics.frechet import frechet_distance, gaussian_statistics
+from hostile import TouchOnLoad
 
 TS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 N_HALF = 50  # images per set in the fast FID test (3 x 50 forward passes at 299 px)
@@ -182,19 +183,11 @@ def test_neither_kind_is_a_clear_value_error(tmp_path):
     assert inc.TORCH_FIDELITY_FILE in str(e.value) and inc.TORCHSCRIPT_FILE in str(e.value)
 
 
-class _Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.touch, (self.marker,))
-
-
 def test_malicious_pickle_is_never_executed(tmp_path):
     marker = tmp_path / "pwned"
     for i, save in enumerate((lambda o, p: torch.save(o, p), lambda o, p: p.write_bytes(pickle.dumps(o)))):
         p = tmp_path / f"evil{i}.pth"
-        save({"Conv2d_1a_3x3.conv.weight": _Evil(marker)}, p)
+        save({"Conv2d_1a_3x3.conv.weight": TouchOnLoad(marker)}, p)
         with pytest.raises(ValueError):
             load_extractor("inception-v3-compat", weights=p)
         assert not marker.exists()

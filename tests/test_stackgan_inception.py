@@ -24,6 +24,7 @@ from PIL import Image
 from t2ibench.features import load_extractor
 from t2ibench.features.inception_stackgan import preprocess
 from t2ibench.tools import convert_stackgan_inception as conv
+from hostile import TouchOnLoad
 
 EMA = "/ExponentialMovingAverage"
 
@@ -371,17 +372,9 @@ def test_no_weights_says_how_to_convert():
         load_extractor("inception-birds")
 
 
-class _Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.touch, (self.marker,))
-
-
 def test_malicious_pickle_is_refused_without_running(tmp_path):
     marker = tmp_path / "pwned"
-    torch.save({"fc.weight": _Evil(marker)}, tmp_path / "evil.pth")
+    torch.save({"fc.weight": TouchOnLoad(marker)}, tmp_path / "evil.pth")
     with pytest.raises(ValueError, match="weights_only=True"):
         load_extractor("inception-birds", weights=str(tmp_path / "evil.pth"))
     assert not marker.exists()
