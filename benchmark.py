@@ -30,8 +30,8 @@ import sys
 from pathlib import Path
 
 from t2ibench import defaults
-from t2ibench.cli import (ArgumentParser, add_generator_weights_args, add_run_args, comma_list,
-                          extractor_weights_from_args, generator_options_from_args, int_at_least,
+from t2ibench.cli import (ArgumentParser, add_generator_weights_args, add_run_args, check_weights_used,
+                          comma_list, extractor_weights_from_args, generator_options_from_args, int_at_least,
                           load_dataset_from_args, resolve_device, run_cli)
 from t2ibench.io import safe_filename
 
@@ -129,6 +129,7 @@ def run(args) -> int:
     names = comma_list(args.generators) or list(REFERENCE_GENERATORS) + [
         g for g in list_generators() if g not in REFERENCE_GENERATORS and g not in ablations]
     weights = extractor_weights_from_args(args)
+    check_weights_used(weights, run_metrics(args, table_ids), comma_list(args.datasets))  # an ignored flag fails now
     # other weights for some zoo rows (--generator-weights NAME=PATH, a paper's release with --weights-format):
     # used by the leaderboard, the FID/KID-against-n picture and the tables alike
     generator_options = generator_options_from_args(args, sorted(set(names) | set(list_generators())))
@@ -203,6 +204,22 @@ def run(args) -> int:
     elif index:
         print(f"{args.out}/README.md indexes every table: not rewritten by a run of some of them")
     return 0
+
+
+def run_metrics(args, table_ids: list[str]) -> list[str]:
+    """Every metric spec this benchmark run computes: the leaderboard's, the FID/KID-against-n picture's, the
+    tables' and the sanity suite's (what ``--weights`` entries may serve)."""
+    from t2ibench.sample_size import AGAINST_N_METRICS
+    from t2ibench.tables.specs import metrics_needed
+
+    metrics = [] if args.no_leaderboard else list(comma_list(args.metrics) or defaults.DEFAULT_METRICS)
+    if not args.no_leaderboard and args.fid_vs_n != "none":
+        metrics += AGAINST_N_METRICS
+    if table_ids:
+        metrics += metrics_needed(table_ids)
+    if not args.no_sanity:
+        metrics += defaults.SANITY_METRICS
+    return metrics
 
 
 def write_index(index, out: Path) -> None:

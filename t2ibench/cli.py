@@ -115,20 +115,21 @@ def extractor_weights_from_args(args) -> dict[str, str] | None:
     return weights or None
 
 
-def check_weights_used(weights: dict | None, metrics: list[str], dataset_name: str) -> None:
-    """``ValueError`` for a ``--weights`` / ``--inception-weights`` entry that no metric of the run reads on
-    ``dataset_name`` (e.g. ``--weights damsm=…`` on ``shapes``, whose R-precision reads ``damsm-shapes``):
+def check_weights_used(weights: dict | None, metrics: list[str], dataset_names: str | list[str]) -> None:
+    """``ValueError`` for a ``--weights`` / ``--inception-weights`` entry that no metric of the run reads on any of
+    ``dataset_names`` (e.g. ``--weights damsm=…`` on ``shapes``, whose R-precision reads ``damsm-shapes``):
     a flag that would otherwise be ignored without a word."""
     from t2ibench.protocols import parse_metric
 
-    used = {parse_metric(m, dataset_name).extractor for m in metrics} - {None}
+    names = [dataset_names] if isinstance(dataset_names, str) else list(dataset_names)
+    used = {parse_metric(m, d).extractor for d in names for m in metrics} - {None}
     unused = sorted(set(weights or {}) - used)
     if unused:
         flags = ", ".join("--inception-weights" if u == "inception-v3-compat" and "inception-v3-compat" in weights
                           else f"--weights {u}=…" for u in unused)
         raise ValueError(f"{flags}: no metric of this run reads the extractor {', '.join(map(repr, unused))} on "
-                         f"{dataset_name}; its metrics read {', '.join(sorted(used)) or 'no extractor'}. Name it in "
-                         f"the metric (e.g. --metrics r-precision@{unused[0]}) or drop the flag")
+                         f"{', '.join(names)}; its metrics read {', '.join(sorted(used)) or 'no extractor'}. Name it "
+                         f"in the metric (e.g. --metrics r-precision@{unused[0]}) or drop the flag")
 
 
 #: ``--flag`` -> the generator factory's keyword it fills (:func:`generator_options_from_args`)

@@ -16,6 +16,8 @@ import pandas as pd
 
 #: the sizes of the default picture on ``shapes`` (its test split has 2000 images: the plan's largest n)
 DEFAULT_NS = (250, 500, 1000, 2000)
+#: the metrics of the picture
+AGAINST_N_METRICS = ("fid", "kid")
 
 
 def sizes_up_to(n_images: int, ns=DEFAULT_NS) -> list[int]:
@@ -33,12 +35,12 @@ def against_n(generators: dict, dataset, ns=DEFAULT_NS, seed: int = 0, device: s
 
     reuse = {(r.generator, r.n_images): r for r in known
              if r.seed == seed and r.dataset.get("fingerprint") == dataset.fingerprint
-             and {"fid", "kid"} <= set(r.metrics)}
+             and set(AGAINST_N_METRICS) <= set(r.metrics)}
     rows = []
     for name, generator in generators.items():
         for n in (n for n in ns if n <= len(dataset)):
             result = reuse.get((name, n)) or evaluate(
-                generator, dataset, metrics=["fid", "kid"], n_images=n, seed=seed, device=device,
+                generator, dataset, metrics=list(AGAINST_N_METRICS), n_images=n, seed=seed, device=device,
                 extractor_weights=extractor_weights, progress=progress, generator_name=name)
             reused = (name, n) in reuse
             if reused:

@@ -232,3 +232,15 @@ def test_cli_bad_input_is_an_error_message(argv, words, tmp_path, capsys, monkey
     missing = [w for w in words if w not in err]
     assert not missing, f"the message lacks {missing}: {err}"
     assert not (tmp_path / "out" / "result.json").exists()
+
+
+@pytest.mark.parametrize("extra", [["--table", "none", "--no-sanity"], ["--no-leaderboard", "--table", "ktgan-1"]])
+def test_benchmark_weights_no_metric_reads_is_an_error_before_any_work(extra, tmp_path, benchmark_script, capsys):
+    """The leaderboard, the tables and the sanity suite on shapes all read damsm-shapes, never the released 'damsm'."""
+    argv = ["--weights", "damsm=text_encoder200.pth,captions.pickle", "--out", str(tmp_path / "out"),
+            "--images-dir", str(tmp_path / "images"), "--no-progress", *extra]
+    assert benchmark_script.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--weights damsm=" in err and "no metric of this run reads the extractor 'damsm' on shapes" in err
+    assert "damsm-shapes" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "shapes").exists()  # nothing was measured
