@@ -8,6 +8,9 @@ import sys
 from t2ibench import defaults
 from t2ibench.cli import main
 
+#: MS-SSIM pairs per class and overall (the test's one-process run uses the same)
+MS_SSIM_PAIRS = (5, 100)
+
 if __name__ == "__main__":
-    defaults.MS_SSIM_PAIRS_PER_CLASS, defaults.MS_SSIM_PAIRS_OVERALL = 5, 100
+    defaults.MS_SSIM_PAIRS_PER_CLASS, defaults.MS_SSIM_PAIRS_OVERALL = MS_SSIM_PAIRS
     sys.exit(main(sys.argv[1:]))

@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,9 +17,12 @@ import pytest
 from t2ibench import defaults
 from t2ibench.distributed import Ranks, merge, plan_span, setup
 
+from dist_eval_worker import MS_SSIM_PAIRS as WORKER_MS_SSIM_PAIRS
+
 REPO = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("dist_eval_worker.py")
 needs_torchrun = pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun is not on PATH")
+
 
 
 def _env(**extra) -> dict:
@@ -33,12 +35,29 @@ def _torchrun(port: int, *args) -> list[str]:
     return ["torchrun", "--nproc_per_node", "2", "--master_port", str(port), *map(str, args)]
 
 
-def _one_process(*args) -> list[str]:
-    return [sys.executable, *map(str, args)]
+def _one_process(monkeypatch, *args) -> dict:
+    """The metrics of ``t2ibench eval ARGS`` run in this process, as the worker runs it."""
+    from t2ibench.cli import main
+
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(defaults, "MS_SSIM_PAIRS_PER_CLASS", WORKER_MS_SSIM_PAIRS[0])
+    monkeypatch.setattr(defaults, "MS_SSIM_PAIRS_OVERALL", WORKER_MS_SSIM_PAIRS[1])
+    assert main(list(map(str, args))) == 0
+    return json.loads(Path(args[args.index("--out") + 1], "result.json").read_text())
 
 
-def _metrics(out: Path) -> dict:
-    return json.loads((out / "result.json").read_text())["metrics"]
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from ``/proc``)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # a process that ended meanwhile
+            continue
+        if ppid == pid:
+            kids.append(int(stat.parent.name))
+    return kids
 
 
 @pytest.mark.parametrize("n", [1, 49, 50, 250, 1234])
@@ -75,25 +94,22 @@ def test_merge_joins_every_ranks_part_in_rank_order():
 
 
 @needs_torchrun
-def test_two_processes_give_the_values_of_one(tmp_path):
+def test_two_processes_give_the_values_of_one(tmp_path, monkeypatch):
     """A zoo generator, n = 250 in shards of 50: rank 0 owns images 0..149, rank 1 150..249; every metric
     value (paired SSIM, FID, R-precision, MS-SSIM on the gathered images) equals the one-process run's."""
     metrics = "ssim,fid,r-precision,ms-ssim"
-    args = [WORKER, "eval", "--generator", "gan-int-cls", "--metrics", metrics, "--n-images", 250, "--batch-size",
-            30, "--shard-size", 50, "--device", "cpu", "--no-progress", "--out"]
-    sharded = subprocess.run(_torchrun(29581, *args, tmp_path / "two"), cwd=REPO, env=_env(), capture_output=True,
-                             text=True, timeout=600)
+    args = ["eval", "--generator", "gan-int-cls", "--metrics", metrics, "--n-images", 250, "--batch-size", 30,
+            "--shard-size", 50, "--device", "cpu", "--no-progress", "--out"]
+    sharded = subprocess.run(_torchrun(29581, WORKER, *args, tmp_path / "two"), cwd=REPO, env=_env(),
+                             capture_output=True, text=True, timeout=600)
     assert sharded.returncode == 0, sharded.stderr[-3000:]
-    one = subprocess.run(_one_process(*args, tmp_path / "one"), cwd=REPO, env=_env(), capture_output=True, text=True,
-                         timeout=600)
-    assert one.returncode == 0, one.stderr[-3000:]
-    two, reference = _metrics(tmp_path / "two"), _metrics(tmp_path / "one")
-    assert list(two) == metrics.split(",")
-    assert two == reference  # every field of every metric: value, std, counts, per-scale details
-    result = json.loads((tmp_path / "two" / "result.json").read_text())
-    assert result["provenance"]["processes"] == 2
-    assert result["provenance"]["distinct_images"] == json.loads(
-        (tmp_path / "one" / "result.json").read_text())["provenance"]["distinct_images"]
+    result, reference = json.loads((tmp_path / "two" / "result.json").read_text()), _one_process(
+        monkeypatch, *args, tmp_path / "one")
+    assert list(result["metrics"]) == metrics.split(",")
+    # every field of every metric, bit for bit: value, std, counts, per-scale details
+    assert result["metrics"] == reference["metrics"]
+    assert result["provenance"]["processes"] == 2 and "processes" not in reference["provenance"]
+    assert result["provenance"]["distinct_images"] == reference["provenance"]["distinct_images"]
     # rank 0 alone wrote the result; the image folder holds every shard once, and nothing else was written
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["images", "result.json", "samples.png"]
     assert sorted(p.name for p in (tmp_path / "two" / "images").iterdir()) == (
@@ -102,21 +118,21 @@ def test_two_processes_give_the_values_of_one(tmp_path):
 
 
 @needs_torchrun
-def test_two_processes_resume_after_a_kill(tmp_path):
-    """The 2-process run is killed (SIGKILL to torchrun and both ranks) once shards are written; the same
+def test_two_processes_resume_after_a_kill(tmp_path, monkeypatch):
+    """The 2-process run is killed (SIGKILL to both ranks and torchrun) once shards are written; the same
     command generates only the missing shards and gives the one-process values."""
     out, log = tmp_path / "run", tmp_path / "calls.log"
     env = _env(SLOW_GENERATOR_LOG=str(log), SLOW_GENERATOR_SECONDS="0.3")
-    args = [WORKER, "eval", "--generator", "slow_generator:make", "--metrics", "fid,ssim", "--n-images", 200,
+    args = ["eval", "--generator", "slow_generator:make", "--metrics", "fid,ssim", "--n-images", 200,
             "--batch-size", 10, "--shard-size", 20, "--device", "cpu", "--no-progress", "--out"]
-    command = _torchrun(29582, *args, out)
-    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    command = _torchrun(29582, WORKER, *args, out)
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and len(list((out / "images").glob("shard-*"))) < 3:
         time.sleep(0.05)
     assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"
-    os.killpg(proc.pid, signal.SIGKILL)
+    for pid in [*_children(proc.pid), proc.pid]:  # the ranks (torchrun starts each in a session of its own) first
+        os.kill(pid, signal.SIGKILL)
     proc.wait()
     done = sorted(p.name for p in (out / "images").glob("shard-*"))
     assert 3 <= len(done) < 10 and not (out / "result.json").exists()
@@ -128,10 +144,9 @@ def test_two_processes_resume_after_a_kill(tmp_path):
     assert not list((out / "images").glob(".shard-*"))  # no temporary folder left behind
     result = json.loads((out / "result.json").read_text())
     assert result["provenance"]["images"]["shards_read_back"] == len(done)
-    one = subprocess.run(_one_process(*args, tmp_path / "one"), cwd=REPO, env=_env(), capture_output=True,
-                         text=True, timeout=600)
-    assert one.returncode == 0, one.stderr[-3000:]
-    assert result["metrics"] == _metrics(tmp_path / "one")
+    monkeypatch.setenv("SLOW_GENERATOR_SECONDS", "0")
+    monkeypatch.delenv("SLOW_GENERATOR_LOG", raising=False)
+    assert result["metrics"] == _one_process(monkeypatch, *args, tmp_path / "one")["metrics"]
 
 
 @needs_torchrun
