@@ -147,6 +147,9 @@ def test_two_processes_resume_after_a_kill(tmp_path, monkeypatch):
     monkeypatch.setenv("SLOW_GENERATOR_SECONDS", "0")
     monkeypatch.delenv("SLOW_GENERATOR_LOG", raising=False)
     assert result["metrics"] == _one_process(monkeypatch, *args, tmp_path / "one")["metrics"]
+    # the shards do not depend on the number of processes: one process reads back all of them
+    again = _one_process(monkeypatch, *args, out)
+    assert again["provenance"]["images"]["shards_read_back"] == 10 and again["metrics"] == result["metrics"]
 
 
 @needs_torchrun
@@ -170,3 +173,22 @@ def test_a_failing_rank_ends_the_run_with_its_error(tmp_path):
     assert proc.returncode != 0 and time.time() - t0 < 300
     assert "error (rank 1 of 2): no image for plan entry 100" in proc.stderr, proc.stderr[-3000:]
     assert not (tmp_path / "out" / "result.json").exists()
+
+
+@needs_torchrun
+def test_a_rank_that_waits_past_the_timeout_is_an_error_not_a_hang(tmp_path):
+    """Rank 1 reaches the gather 60 s late; with ``T2IBENCH_DIST_TIMEOUT=3`` rank 0 stops after about 3 s
+    with a message naming the timeout (and torchrun stops rank 1)."""
+    script = tmp_path / "late.py"
+    script.write_text("import time\n"
+                      "from t2ibench import distributed\n"
+                      "distributed.setup('cpu')\n"
+                      "if distributed.ranks().rank == 1:\n"
+                      "    time.sleep(60)\n"
+                      "distributed.gather(1, 'the test value')\n")
+    t0 = time.time()
+    proc = subprocess.run(_torchrun(29584, script), cwd=REPO, env=_env(T2IBENCH_DIST_TIMEOUT="3"),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and time.time() - t0 < 50, proc.stderr[-3000:]
+    assert "DistributedError: gathering the test value on rank 0 failed" in proc.stderr, proc.stderr[-3000:]
+    assert "took longer than the 3 s timeout ($T2IBENCH_DIST_TIMEOUT raises it)" in proc.stderr
