@@ -25,9 +25,11 @@ takes ``cuda:LOCAL_RANK`` and the group uses NCCL for CUDA tensors and gloo for 
 this module exchanges (``"cpu:gloo,cuda:nccl"``). A group that already exists (one the zoo's
 trainer made, or the caller's) is used as it is.
 
-The real-image feature cache (:func:`t2ibench.engine.real_features`) is read or built by rank 0
-alone; other ranks never touch it, so no two processes write one cache file. The same holds for
-every other cache, which only the metrics (rank 0) read.
+Caches and downloads: the real-image feature cache (:func:`t2ibench.engine.real_features`) and the
+caption-embedding caches are read or built by rank 0 alone (only its metrics read them), so no two
+processes write one cache file. A dataset given by name (its on-disk cache: ``shapes``) and the
+feature extractors (a download of published weights) are loaded by rank 0 first, then by the others
+(:func:`main_first`). A plug-in generator that downloads its own weights is loaded by every rank.
 
 Failures: a rank that raises exits with its own error (prefixed ``error (rank r of K)`` by the
 CLI); torchrun then stops the other ranks. Started by another launcher, the others see the lost

@@ -333,6 +333,11 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     are read back only for the same run, generator fingerprint included (:func:`run_identity`),
     and this is said on stderr and in :meth:`EvalResult.summary`; ``reuse_images=True`` allows
     it for a generator without a fingerprint.
+
+    Under torchrun (:mod:`t2ibench.distributed`) every process calls ``evaluate`` with the same
+    arguments; each generates its own part of the plan (and writes its own shards), rank 0 computes
+    the metrics from every part, and every process returns the same result, equal to one process's.
+    ``device="cuda"`` becomes ``cuda:LOCAL_RANK``.
     """
     t0 = time.time()
     device = distributed.setup(device)  # under torchrun: join the process group; cuda -> cuda:LOCAL_RANK
@@ -370,8 +375,9 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
                                  f"compute it anyway with a warning in the result")
             _warn(notes, f"{message}: computed anyway (allow_small_n); do not compare it with results at larger n")
     weights = extractor_weights or {}
-    extractors = {name: load_extractor(name, device=device, weights=weights.get(name), dataset=dataset.name)
-                  for name in sorted({p.extractor for p in protocols.values() if p.extractor})}
+    extractors = distributed.main_first(lambda: {  # rank 0 first: a download of published weights happens once
+        name: load_extractor(name, device=device, weights=weights.get(name), dataset=dataset.name)
+        for name in sorted({p.extractor for p in protocols.values() if p.extractor})}, "loading the feature extractors")
     keys = {spec: _resolve_roles(p, extractors[p.extractor]) if p.extractor else {} for spec, p in protocols.items()}
     for name, extractor in extractors.items():  # compute only what the metrics read
         extractor.requested = frozenset(out for k in keys.values() for (e, out) in k.values() if e == name)
