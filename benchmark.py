@@ -99,9 +99,14 @@ def run(args) -> int:
 
     from models.common.zoo import NoWeightsError, list_variants
 
+    from t2ibench import distributed
     from t2ibench.io import check_writable
 
-    device = resolve_device(args.device)
+    # under torchrun every process runs this same sequence and each evaluation is sharded over them; only rank 0
+    # prints and writes (the other ranks write their own image shards)
+    device = distributed.setup(resolve_device(args.device))
+    distributed.quiet_others()
+    main = distributed.is_main()
     check_writable(args.out, "--out")  # before hours of work, not after them
     check_writable(args.images_dir, "--images-dir")
     if args.retrain:
@@ -135,7 +140,7 @@ def run(args) -> int:
     generator_options = generator_options_from_args(args, sorted(set(names) | set(list_generators())))
     index = []
     for dataset_name in comma_list(args.datasets):
-        dataset = load_dataset_from_args(args, dataset_name)
+        dataset = distributed.main_first(lambda: load_dataset_from_args(args, dataset_name), "loading the dataset")
         out = Path(args.out) / dataset_name
         results, firsts = [], {}
         for name in ([] if args.no_leaderboard else names):
@@ -152,14 +157,15 @@ def run(args) -> int:
                               seed=args.seed, batch_size=args.batch_size, device=device, extractor_weights=weights,
                               progress=not args.no_progress, generator_name=name, allow_small_n=args.allow_small_n,
                               image_dir=image_dir, shard_size=args.shard_size)
-            result.save(out / "results" / f"{safe_filename(name)}.json")
             plan = evaluation_plan(dataset, min(8, n_images), args.seed)  # the first images of the run, kept on disk
-            firsts[name] = ImageStore.existing(image_dir).head(len(plan))
-            save_captioned_grid(firsts[name], plan, out / "samples" / f"{safe_filename(name)}.png",
-                                title=f"{name} on {dataset_name}")
+            if main:
+                result.save(out / "results" / f"{safe_filename(name)}.json")
+                firsts[name] = ImageStore.existing(image_dir).head(len(plan))
+                save_captioned_grid(firsts[name], plan, out / "samples" / f"{safe_filename(name)}.png",
+                                    title=f"{name} on {dataset_name}")
             print(result.summary(), flush=True)
             results.append(result)
-        if results:
+        if results and main:
             title = f"{dataset_name} ({dataset.split} split, n={results[0].n_images}, seed={args.seed})"
             table = write_leaderboard(results, out, title)
             save_metric_bars(table, out / "metrics.png", title=title)
@@ -179,9 +185,10 @@ def run(args) -> int:
                                if g in generator_options else g for g in curve_generators}, dataset, ns, seed=args.seed,
                               device=device,
                               extractor_weights=weights, progress=not args.no_progress, known=results)
-            write_text(out / "fid_kid_vs_n.csv", curve.to_csv(index=False))
-            plot_against_n(curve, out / "fid_kid_vs_n.png",
-                           title=f"FID and KID against n ({dataset_name}, seed {args.seed})")
+            if main:
+                write_text(out / "fid_kid_vs_n.csv", curve.to_csv(index=False))
+                plot_against_n(curve, out / "fid_kid_vs_n.png",
+                               title=f"FID and KID against n ({dataset_name}, seed {args.seed})")
             print(f"wrote {out}/fid_kid_vs_n.png")
         if table_ids:
             tables = measure_tables(table_ids, dataset, out / "tables", n_images=args.table_n_images, seed=args.seed,
@@ -195,10 +202,11 @@ def run(args) -> int:
         if not args.no_sanity:
             raw = run_sanity(dataset, list(defaults.SANITY_METRICS), n_images=defaults.SANITY_N_IMAGES,
                              seed=args.seed, device=device, progress=not args.no_progress, extractor_weights=weights)
-            write_sanity(raw, out / "sanity",
-                         f"metric sanity on {dataset_name} (n={defaults.SANITY_N_IMAGES}, seed={args.seed})")
+            if main:
+                write_sanity(raw, out / "sanity",
+                             f"metric sanity on {dataset_name} (n={defaults.SANITY_N_IMAGES}, seed={args.seed})")
             print(f"wrote {out}/sanity/sanity.md")
-    if index and table_ids == resolve_table_ids("all"):
+    if index and main and table_ids == resolve_table_ids("all"):
         write_index(index, Path(args.out))
         print(f"wrote {args.out}/README.md")
     elif index:

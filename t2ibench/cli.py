@@ -212,8 +212,12 @@ def _cmd_eval(args) -> int:
                          "for which caption")
     # other weights for the generator (a paper's released checkpoint...): checked before any work
     options = generator_options_from_args(args, [args.generator] if args.generator else []).get(args.generator, {})
-    device = resolve_device(args.device)
-    dataset = load_dataset_from_args(args, args.dataset, args.split)
+    from t2ibench import distributed
+
+    device = distributed.setup(resolve_device(args.device))  # under torchrun: one part of the plan per process
+    distributed.quiet_others()
+    dataset = distributed.main_first(lambda: load_dataset_from_args(args, args.dataset, args.split),
+                                     "loading the dataset")
     out = _eval_out(args, dataset)
     check_writable(out, "--out")  # before any work: a computed run must not be lost at the end
     args.resume_hint = None if args.no_images or args.images else out / "images"
@@ -237,6 +241,8 @@ def _cmd_eval(args) -> int:
         result = evaluate(generator, dataset, n_images=args.n_images, generator_name=name,
                           image_dir=None if args.no_images else out / "images", shard_size=args.shard_size,
                           reuse_images=args.reuse_images, **common)
+    if not distributed.is_main():  # rank 0 writes the result and the samples
+        return 0
     result.save(out / "result.json")
     _save_samples(args, result, generator, name, dataset, out)
     print(result.summary())
@@ -586,6 +592,7 @@ def run_cli(func, args) -> int:
     exit status 2. Ctrl-C: one line saying how to resume, exit status 130. ``--traceback``
     or ``T2IBENCH_DEBUG=1`` re-raises instead, with the full traceback.
     """
+    from t2ibench.distributed import rank_label
     from t2ibench.registry import PluginError
 
     previous = os.environ.get(defaults.OFFLINE_ENV)
@@ -598,7 +605,7 @@ def run_cli(func, args) -> int:
         if debug:
             raise
         hint = " (rerun with --traceback for the plug-in's traceback)" if isinstance(e, PluginError) else ""
-        print(f"error: {e}{hint}", file=sys.stderr)
+        print(f"error{rank_label()}: {e}{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if debug:

@@ -33,6 +33,12 @@ FEATURE_BATCH_SIZE = 50
 #: interrupted run resumes from.
 SHARD_SIZE = 250
 
+#: Sharded evaluation under torchrun (t2ibench.distributed): the process group's timeout in seconds, the
+#: longest one rank waits for another (rank 0 building the real-image feature cache on a first run, and
+#: computing the metrics); ``T2IBENCH_DIST_TIMEOUT`` overrides it.
+DIST_TIMEOUT_S = 3600
+DIST_TIMEOUT_ENV = "T2IBENCH_DIST_TIMEOUT"
+
 #: Inception Score: number of splits (Salimans et al. 2016; StackGAN/AttnGAN code use 10).
 IS_SPLITS = 10
 

@@ -25,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from t2ibench.imageops import resize_antialiased
-from t2ibench import defaults
+from t2ibench import defaults, distributed
 from t2ibench.data import Caption, CaptionedImageDataset, load_dataset
 from t2ibench.feature_cache import cached_arrays
 from t2ibench.features import FeatureExtractor, load_extractor
@@ -159,8 +159,10 @@ def run_identity(generator, generator_name: str, dataset: CaptionedImageDataset,
 
 
 def generated_batches(generator, generator_name: str, plan: Sequence[Caption], seed: int, batch_size: int,
-                      store: ImageStore | None = None, progress: bool = True):
-    """Yield ``(start, stop, uint8 images)`` over the plan, consecutive from entry 0.
+                      store: ImageStore | None = None, progress: bool = True, span: tuple[int, int] | None = None):
+    """Yield ``(start, stop, uint8 images)`` over the plan, consecutive from entry 0 (from ``span[0]`` to
+    ``span[1]`` when a span is given: this rank's part, :func:`t2ibench.distributed.plan_span`, whose
+    ends are shard boundaries when there is a store).
 
     Image ``k`` is generated with per-caption seed ``seed + k``, in calls of at most ``batch_size``
     captions. Without a ``store`` each call's images are yielded as they come; with one, a
@@ -169,7 +171,8 @@ def generated_batches(generator, generator_name: str, plan: Sequence[Caption], s
     a run must have the same size (the first one's): a generator whose size changes is an error
     naming it.
     """
-    bar = tqdm(total=len(plan), desc=f"{generator_name}", unit="img", disable=not progress)
+    begin, end = span or (0, len(plan))
+    bar = tqdm(total=end - begin, desc=f"{generator_name}", unit="img", disable=not progress)
     first_shape = None
 
     def same_size(images: torch.Tensor, start: int) -> torch.Tensor:
@@ -187,6 +190,8 @@ def generated_batches(generator, generator_name: str, plan: Sequence[Caption], s
 
     def shards():
         for shard, lo, hi in store.shard_ranges():
+            if not begin <= lo < end:  # another rank's shard
+                continue
             if store.is_complete(shard):
                 images = same_size(store.read(shard, plan[lo:hi]), lo)
             else:
@@ -194,7 +199,7 @@ def generated_batches(generator, generator_name: str, plan: Sequence[Caption], s
                 store.write(shard, images, plan[lo:hi])
             yield lo, hi, images
 
-    for start, stop, images in (generate(0, len(plan)) if store is None else shards()):
+    for start, stop, images in (generate(begin, end) if store is None else shards()):
         yield start, stop, images
         bar.update(stop - start)
     bar.close()
@@ -202,14 +207,16 @@ def generated_batches(generator, generator_name: str, plan: Sequence[Caption], s
 
 def aligned_chunks(batches, size: int):
     """Regroup ``(start, stop, images)`` batches of consecutive plan entries into chunks
-    ``[k·size, (k+1)·size)`` (the last one shorter), whatever the incoming batch sizes.
+    ``[k·size, (k+1)·size)`` (the last one shorter), whatever the incoming batch sizes; the
+    first batch's start must be a multiple of ``size``.
 
     Feature extractors and paired metrics run on these chunks: float32 kernels round
     differently for different batch shapes, so fixed chunks are what makes features, and
     therefore metrics, bit-for-bit independent of the generation batch size.
     """
-    buffer, first = [], 0
+    buffer, first = [], None
     for start, stop, images in batches:
+        first = start if first is None else first
         buffer.append(images)
         have = sum(len(b) for b in buffer)
         while have >= size:
@@ -326,10 +333,18 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     are read back only for the same run, generator fingerprint included (:func:`run_identity`),
     and this is said on stderr and in :meth:`EvalResult.summary`; ``reuse_images=True`` allows
     it for a generator without a fingerprint.
+
+    Under torchrun (:mod:`t2ibench.distributed`) every process calls ``evaluate`` with the same
+    arguments; each generates its own part of the plan (and writes its own shards), rank 0 computes
+    the metrics from every part, and every process returns the same result, equal to one process's.
+    ``device="cuda"`` becomes ``cuda:LOCAL_RANK``.
     """
     t0 = time.time()
+    device = distributed.setup(device)  # under torchrun: join the process group; cuda -> cuda:LOCAL_RANK
+    rank = distributed.ranks()
+    progress = progress and rank.is_main
     if isinstance(dataset, str):
-        dataset = load_dataset(dataset, split="test")
+        dataset = distributed.main_first(lambda: load_dataset(dataset, split="test"), "loading the dataset")
     if not isinstance(dataset, CaptionedImageDataset):
         raise TypeError(f"dataset: expected a name or a CaptionedImageDataset, got {type(dataset).__name__}")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -360,8 +375,9 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
                                  f"compute it anyway with a warning in the result")
             _warn(notes, f"{message}: computed anyway (allow_small_n); do not compare it with results at larger n")
     weights = extractor_weights or {}
-    extractors = {name: load_extractor(name, device=device, weights=weights.get(name), dataset=dataset.name)
-                  for name in sorted({p.extractor for p in protocols.values() if p.extractor})}
+    extractors = distributed.main_first(lambda: {  # rank 0 first: a download of published weights happens once
+        name: load_extractor(name, device=device, weights=weights.get(name), dataset=dataset.name)
+        for name in sorted({p.extractor for p in protocols.values() if p.extractor})}, "loading the feature extractors")
     keys = {spec: _resolve_roles(p, extractors[p.extractor]) if p.extractor else {} for spec, p in protocols.items()}
     for name, extractor in extractors.items():  # compute only what the metrics read
         extractor.requested = frozenset(out for k in keys.values() for (e, out) in k.values() if e == name)
@@ -369,7 +385,7 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
             _warn(notes, f"feature extractor {name!r}: {extractor.weights_warning}")
 
     collected = Collected(seed=seed, captions=plan, dataset=dataset, extractors=extractors)
-    for name in sorted({p.extractor for p in protocols.values() if p.real_roles}):
+    for name in sorted({p.extractor for p in protocols.values() if p.real_roles and rank.is_main}):  # rank 0 alone
         for out, arr in real_features(dataset, extractors[name], defaults.FEATURE_BATCH_SIZE, progress,
                                       log=collected.cache_log).items():
             collected.real[(name, out)] = arr
@@ -379,10 +395,16 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     paired_chunks: dict[str, list[torch.Tensor]] = {p.name: [] for p in paired}
     image_chunks: list[torch.Tensor] = []
 
-    store = (ImageStore.open(image_dir, run_identity(generator, generator_name, dataset, plan, seed), n_images,
-                             shard_size) if image_dir is not None else None)
-    resumed = _check_read_back(store, generator_name, reuse_images) if store is not None else 0
-    batches = generated_batches(generator, generator_name, plan, seed, batch_size, store, progress)
+    def open_store():  # rank 0 writes the manifest and says what it reads back, then the other ranks open it
+        store = ImageStore.open(image_dir, run_identity(generator, generator_name, dataset, plan, seed), n_images,
+                                shard_size)
+        return store, _check_read_back(store, generator_name, reuse_images) if rank.is_main else 0
+
+    store, resumed = (distributed.main_first(open_store, "opening the image folder") if image_dir is not None
+                      else (None, 0))
+    # this rank's part of the plan (all of it in one process), on chunk, shard and batch boundaries
+    span = distributed.plan_span(n_images, defaults.FEATURE_BATCH_SIZE, store.shard_size if store else batch_size)
+    batches = generated_batches(generator, generator_name, plan, seed, batch_size, store, progress, span)
     digests: set[bytes] = set()  # sha256 of each distinct generated image
     generated_size = None
     for start, stop, images in aligned_chunks(batches, defaults.FEATURE_BATCH_SIZE):
@@ -399,6 +421,18 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         if keep_images:
             image_chunks.append(images)
 
+    if rank.active:  # rank 0 goes on with every rank's part, in plan order; the others wait for its result
+        parts = distributed.gather({"fake": fake_chunks, "paired": paired_chunks, "images": image_chunks,
+                                    "digests": digests, "sizes": [generated_size]}, "features and images")
+        if not rank.is_main:
+            return distributed.broadcast(None, "the result")
+        merged = distributed.merge(parts)
+        fake_chunks, paired_chunks, image_chunks, digests = (merged[k] for k in ("fake", "paired", "images", "digests"))
+        sizes = sorted({s for s in merged["sizes"] if s is not None})
+        if len(sizes) > 1:
+            raise ValueError(f"generator {generator_name!r} returned images of sizes {sizes} on different ranks; "
+                             f"expected one size for the whole run")
+        generated_size = sizes[0]
     collected.fake = {k: np.concatenate(v).astype(np.float32) for k, v in fake_chunks.items()}
     collected.paired = {k: torch.cat(v).numpy() for k, v in paired_chunks.items()}
     collected.images = torch.cat(image_chunks) if keep_images else None
@@ -412,7 +446,7 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         for note in out.pop("warnings", []):  # degenerate estimates a metric detected (MetricProtocol.compute)
             _warn(notes, f"{spec}: {note}")
         results[spec] = {**out, **p.describe()}
-    return EvalResult(
+    return distributed.broadcast(EvalResult(  # the same result on every rank, which rank 0 alone computed
         generator=generator_name,
         dataset={"name": dataset.name, "split": dataset.split, "n": len(dataset), "image_size": dataset.image_size,
                  "fingerprint": dataset.fingerprint},
@@ -423,7 +457,8 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
                     "cache": [u.to_dict() for u in collected.cache_log],
                     **({"images": {"dir": str(store.root), "shards": len(store.shard_ranges()),
                                    "shards_read_back": resumed}} if store is not None else {}),
+                    **({"processes": rank.world} if rank.active else {}),
                     "seconds": round(time.time() - t0, 2),
                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         warnings=notes,
-    )
+    ), "the result")

@@ -87,7 +87,7 @@ def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, dev
     ``generator_options``: ``{generator: factory keywords}`` added when a table's generator is loaded (other
     weights, e.g. a paper's released checkpoint: ``benchmark.py --generator-weights`` / ``--weights-format``)."""
     from models.common.zoo import NoWeightsError
-    from t2ibench import defaults
+    from t2ibench import defaults, distributed
     from t2ibench.engine import evaluate, evaluation_plan, run_identity
     from t2ibench.io import sha256_json
     from t2ibench.registry import load_generator
@@ -122,9 +122,12 @@ def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, dev
                           allow_small_n=allow_small_n,
                           image_dir=Path(images_dir) / dataset.name / "tables" / f"{name}-{sha256_json(identity)[:12]}",
                           shard_size=shard_size or defaults.SHARD_SIZE)
-        result.save(out_dir / "results" / f"{name}.json")
+        if distributed.is_main():  # under torchrun every rank evaluates its part; rank 0 alone writes
+            result.save(out_dir / "results" / f"{name}.json")
         print(result.summary(), flush=True)
         results[key] = result
+    if not distributed.is_main():
+        return []
 
     def lookup(generator: str, options: dict, protocol: str):
         result = results.get((generator, json.dumps(options, sort_keys=True)))
