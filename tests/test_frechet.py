@@ -104,8 +104,9 @@ def _commuting_case(d, zeros, seed, close=None):
 @pytest.mark.parametrize("d", [64, 512])
 def test_eigenvalue_form_against_closed_forms(d):
     # Full rank (Cholesky path): round-off. Singular (both: eigh path): each zero eigenvalue of A S2 A
-    # comes out as round-off of order eps·||S|| whose square root (~2e-8·sqrt||S||) enters the trace (measured 1e-8–3e-8 relative at
-    # these FID-like distances, as scipy's sqrtm); not exact. Bounds: ~30x the measured errors.
+    # comes out as round-off of order eps·||S|| whose square root (~2e-8·sqrt||S||) enters the trace
+    # (measured 1e-8–3e-8 relative at these FID-like distances, as scipy's sqrtm); not exact.
+    # Bounds: ~30x the measured errors.
     for seed in range(2):
         args, exact = _commuting_case(d, 0, seed)
         assert frechet_distance(*args) == pytest.approx(exact, rel=1e-12)
