@@ -115,10 +115,18 @@ def test_ms_ssim_matches_piq(shape):
 def test_values_do_not_depend_on_chunking_or_threads():
     x, y = _pairs(23, 3, 64, 64, seed=9)
     assert images_per_chunk(x.shape) < 23  # the default call is chunked
-    for fn in (ssim, ms_ssim):
-        whole = fn(x, y)
-        torch.testing.assert_close(fn(x, y, batch_size=1), whole, rtol=0, atol=1e-7)
-        torch.testing.assert_close(fn(x[7:8], y[7:8]), whole[7:8], rtol=0, atol=1e-7)
+    before = torch.get_num_threads()
+    try:
+        for fn in (ssim, ms_ssim):
+            torch.set_num_threads(1)  # chunks one after the other
+            whole = fn(x, y)
+            torch.testing.assert_close(fn(x, y, batch_size=1), whole, rtol=0, atol=1e-7)
+            torch.testing.assert_close(fn(x[7:8], y[7:8]), whole[7:8], rtol=0, atol=1e-7)
+            torch.set_num_threads(2)  # chunks on two worker threads (map_chunks)
+            torch.testing.assert_close(fn(x, y), whole, rtol=0, atol=0)
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_single_thread_restores_the_thread_count():

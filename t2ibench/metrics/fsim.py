@@ -37,7 +37,6 @@ import math
 
 import torch
 
-from t2ibench.metrics.gaussian_window import single_thread
 from t2ibench.metrics.ssim import _batched, _check_pair
 
 #: Smallest image side accepted (piq's own tests go down to 28 px; below that the log-Gabor
@@ -119,9 +118,10 @@ def fsim(x, y, data_range: float = 255, chromatic: bool = True, *, chroma: str =
             Ignored when ``chromatic=False``.
         batch_size: images per piq call; ``None`` reads ``defaults.BATCH_SIZE``.
 
-    Runs batched on one intra-op thread (:func:`t2ibench.metrics.gaussian_window.single_thread`):
-    on 64 px images the work is many small FFTs and element-wise steps, and with two threads it
-    ran 3-9x slower on two cores shared with other processes (measured 14-48 against 130 pairs/s).
+    Runs batched, one intra-op thread per chunk (thread policy of
+    :func:`t2ibench.metrics.gaussian_window.map_chunks`): on 64 px images the work is many small
+    FFTs and element-wise steps, which with a two-thread team ran 3-9x slower on two cores shared
+    with other processes (14-48 against 130 pairs/s with one thread).
 
     The paired SDN protocol value is ``fsim(fake, real, chromatic=...).mean()``.
     """
@@ -143,5 +143,4 @@ def fsim(x, y, data_range: float = 255, chromatic: bool = True, *, chroma: str =
             return _fsimc_matlab(a, b, float(data_range))
         return piq.fsim(a, b, reduction="none", data_range=float(data_range), chromatic=chromatic)
 
-    with single_thread():
-        return _batched(fn, x, y, batch_size)
+    return _batched(fn, x, y, batch_size)

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from t2ibench import defaults
-from t2ibench.metrics.gaussian_window import gaussian_kernel_1d, images_per_chunk, single_thread, ssim_channel_means
+from t2ibench.metrics.gaussian_window import gaussian_kernel_1d, images_per_chunk, ssim_channel_means
 from t2ibench.metrics.ssim import _batched, _check_pair
 from t2ibench.validation import check_images
 
@@ -105,9 +105,7 @@ def ms_ssim(x, y, data_range: float = 255, weights=None, *, kernel_size: int | N
     w = torch.tensor(defaults.MS_SSIM_WEIGHTS, dtype=torch.float32) if w is None else w / w.sum()
     kernel = gaussian_kernel_1d(k, sigma)
     c1, c2 = (0.01 * float(data_range)) ** 2, (0.03 * float(data_range)) ** 2
-    with single_thread():
-        return _batched(lambda a, b: _piq_ms_ssim(a, b, kernel, c1, c2, w), x, y, batch_size,
-                        images_per_chunk(x.shape))
+    return _batched(lambda a, b: _piq_ms_ssim(a, b, kernel, c1, c2, w), x, y, batch_size, images_per_chunk(x.shape))
 
 
 def _piq_ms_ssim(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c1: float, c2: float,
@@ -155,9 +153,8 @@ def ms_ssim_hdgan_code(x, y, data_range: float = 255, weights=None, *, batch_siz
     if w.ndim != 1 or w.size == 0 or not np.isfinite(w).all() or (w <= 0).any():
         raise ValueError(f"weights: expected a non-empty 1-d sequence of positive weights, got {w.tolist()}")
     x, y = _check_pair(x, y, data_range, 1)
-    with single_thread():
-        return _batched(lambda a, b: _hdgan_code_ms_ssim(a, b, data_range, w), x, y, batch_size,
-                        images_per_chunk(x.shape))
+    return _batched(lambda a, b: _hdgan_code_ms_ssim(a, b, data_range, w), x, y, batch_size,
+                    images_per_chunk(x.shape))
 
 
 def _unrank_pairs(n: int, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

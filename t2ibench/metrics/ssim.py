@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 
 from t2ibench import defaults
-from t2ibench.metrics.gaussian_window import gaussian_kernel_1d, images_per_chunk, single_thread, ssim_channel_means
+from t2ibench.metrics.gaussian_window import gaussian_kernel_1d, images_per_chunk, map_chunks, ssim_channel_means
 from t2ibench.validation import check_images, check_same_shape
 
 
@@ -58,13 +58,12 @@ def _check_pair(x, y, data_range, min_size: int, channels=None) -> tuple[torch.T
 def _batched(fn, x: torch.Tensor, y: torch.Tensor, batch_size: int | None,
              max_images: int | None = None) -> torch.Tensor:
     """``fn`` over chunks of at most ``batch_size`` (``None``: ``defaults.BATCH_SIZE``) and at most
-    ``max_images`` image pairs, concatenated, under ``torch.inference_mode``."""
+    ``max_images`` image pairs, concatenated (:func:`t2ibench.metrics.gaussian_window.map_chunks`:
+    inference mode, the thread policy)."""
     bs = int(batch_size or defaults.BATCH_SIZE)
     if bs < 1:
         raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
-    bs = min(bs, max_images or bs)
-    with torch.inference_mode():
-        return torch.cat([fn(x[i:i + bs], y[i:i + bs]) for i in range(0, x.shape[0], bs)])
+    return map_chunks(fn, x, y, min(bs, max_images or bs))
 
 
 def downsample_factor(height: int, width: int) -> int:
@@ -111,5 +110,4 @@ def ssim(x, y, data_range: float = 255, *, downsample: bool = False, kernel_size
         return ssim_channel_means(a, b, kernel, c1, c2)[0].mean(dim=1)
 
     shape = (x.shape[0], x.shape[1], x.shape[2] // f, x.shape[3] // f)
-    with single_thread():
-        return _batched(fn, x, y, batch_size, images_per_chunk(shape))
+    return _batched(fn, x, y, batch_size, images_per_chunk(shape))
