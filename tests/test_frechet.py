@@ -103,9 +103,10 @@ def _commuting_case(d, zeros, seed, close=None):
 
 @pytest.mark.parametrize("d", [64, 512])
 def test_eigenvalue_form_against_closed_forms(d):
-    # Full rank: round-off. Singular: each zero eigenvalue of A S2 A comes out as round-off of order
-    # eps·||S|| whose square root (~2e-8·sqrt||S||) enters the trace (measured 1e-8–3e-8 relative at
-    # these FID-like distances, as scipy's sqrtm); not exact. Bounds: ~30x the measured errors.
+    # Full rank (Cholesky path): round-off. Singular (both: eigh path): each zero eigenvalue of A S2 A
+    # comes out as round-off of order eps·||S|| whose square root (~2e-8·sqrt||S||) enters the trace
+    # (measured 1e-8–3e-8 relative at these FID-like distances, as scipy's sqrtm); not exact.
+    # Bounds: ~30x the measured errors.
     for seed in range(2):
         args, exact = _commuting_case(d, 0, seed)
         assert frechet_distance(*args) == pytest.approx(exact, rel=1e-12)
@@ -117,6 +118,77 @@ def test_eigenvalue_form_against_closed_forms(d):
     # close Gaussians (d² ~ 0.01–0.1), half the eigenvalues 0: the same absolute error, larger relative
     args, exact = _commuting_case(d, d // 2, 0, close=0.05)
     assert abs(frechet_distance(*args) - exact) < 3e-8 * (d // 2) * 10
+
+
+def _spy_eigh_path(monkeypatch):
+    """Count calls of the eigh fallback (``_psd_sqrt``) of ``frechet_distance``."""
+    from t2ibench.metrics import frechet as module
+
+    calls = []
+    real = module._psd_sqrt
+    monkeypatch.setattr(module, "_psd_sqrt", lambda s: calls.append(s.shape) or real(s))
+    return calls
+
+
+def test_cholesky_factor_criterion():
+    # numerically singular (leave the Cholesky path): n <= d samples, a constant feature, rank one
+    from t2ibench.metrics.frechet import _cholesky_factor
+
+    rng = np.random.default_rng(11)
+    d = 64
+    for n, positive_definite in ((d // 2, False), (d, False), (d + 1, True), (3 * d, True)):
+        _, s = gaussian_statistics(rng.normal(size=(n, d)))
+        factor = _cholesky_factor(torch.from_numpy(s))
+        assert (factor is not None) is positive_definite
+        if positive_definite:
+            torch.testing.assert_close(factor @ factor.mT, torch.from_numpy(s), rtol=0, atol=1e-13)
+    s = np.eye(d)
+    s[5, 5] = 0.0
+    assert _cholesky_factor(torch.from_numpy(s)) is None
+    v = rng.normal(size=d)
+    assert _cholesky_factor(torch.from_numpy(np.outer(v, v))) is None
+    # ill-conditioned but positive definite (eigenvalues down to 1e-15): pivots above round-off
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    assert _cholesky_factor(torch.from_numpy((q * np.geomspace(1.0, 1e-15, d)) @ q.T)) is not None
+
+
+@pytest.mark.parametrize("d", [64, 512])
+def test_one_singular_covariance_takes_the_cholesky_path_of_the_other(d, monkeypatch):
+    # S1 singular: the roles swap (S2 S1 has the eigenvalues of S1 S2); S2 singular: L1^T S2 L1.
+    # Measured 8e-9–3e-8 relative, as the eigh path and scipy's sqrtm on the same inputs.
+    calls = _spy_eigh_path(monkeypatch)
+    rng = np.random.default_rng(d)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    for singular in (0, 1):
+        a, b = rng.uniform(0.01, 2.0, d), rng.uniform(0.01, 2.0, d)
+        (a if singular == 0 else b)[: d // 2] = 0.0
+        mu1, mu2 = 0.1 * rng.normal(size=d), 0.1 * rng.normal(size=d)
+        s1, s2 = (q * a) @ q.T, (q * b) @ q.T
+        exact = float((mu1 - mu2) @ (mu1 - mu2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2))
+        ours = frechet_distance(mu1, s1, mu2, s2)
+        assert abs(ours - exact) / exact < 1e-6
+        assert ours == pytest.approx(scipy_frechet(mu1, s1, mu2, s2), rel=1e-6)
+        assert frechet_distance(mu2, s2, mu1, s1) == pytest.approx(ours, rel=1e-9)
+    assert calls == []  # the eigh fallback was never needed
+    # both singular: the eigh fallback
+    _, s = gaussian_statistics(rng.normal(size=(d // 2, d)))
+    frechet_distance(np.zeros(d), s, np.zeros(d), s)
+    assert len(calls) == 1
+
+
+def test_ill_conditioned_covariances_on_the_cholesky_path(monkeypatch):
+    # positive definite down to eigenvalues of 1e-15 (relative): Cholesky path, round-off error
+    # (measured <= 8e-12 relative; scipy's sqrtm 9e-12)
+    calls = _spy_eigh_path(monkeypatch)
+    d = 64
+    rng = np.random.default_rng(12)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    for cond in (1e-6, 1e-10, 1e-15):
+        a, b = rng.permutation(np.geomspace(1.0, cond, d)), rng.uniform(0.01, 2.0, d)
+        exact = float(np.sum((np.sqrt(a) - np.sqrt(b)) ** 2))
+        assert frechet_distance(np.zeros(d), (q * a) @ q.T, np.zeros(d), (q * b) @ q.T) == pytest.approx(
+            exact, rel=1e-10)
+    assert calls == []
 
 
 @pytest.mark.parametrize("n", [10, 40])

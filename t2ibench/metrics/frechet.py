@@ -5,24 +5,42 @@ Heusel et al. 2017, "GANs Trained by a Two Time-Scale Update Rule...", Eq. (6)::
     d^2 = ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^{1/2})
 
 The trace of the matrix square root is computed from eigenvalues instead of
-``scipy.linalg.sqrtm``: with ``A = S1^{1/2}`` (symmetric, from ``eigh``),
-``A S2 A`` is symmetric positive semi-definite and has the same eigenvalues as
-``S1 S2``, so ``Tr (S1 S2)^{1/2} = sum_i sqrt(lambda_i(A S2 A))``. Two symmetric
-eigendecompositions in float64 replace a Schur-based sqrtm: faster, real by
-construction (tiny negative eigenvalues from round-off are clipped to 0, where sqrtm
-would return complex parts or need the +eps*I retry of pytorch-fid), and never worse
-than sqrtm — but not exact for singular covariances.
+``scipy.linalg.sqrtm``: ``S1 S2`` has real non-negative eigenvalues, those of a symmetric
+positive semi-definite matrix ``M`` similar to it, so ``Tr (S1 S2)^{1/2} = sum_i sqrt(lambda_i(M))``:
+
+* **Cholesky path** (positive-definite ``S1``): ``S1 = L L^T`` and ``M = L^T S2 L``
+  (``L^{-1} S1 S2 L = L^T S2 L``). One Cholesky factorisation, two matrix products and one
+  eigenvalues-only symmetric solve (``torch.linalg.eigvalsh``, float64): the floor of this
+  computation, measured 8-12x faster than ``scipy.linalg.sqrtm`` at d = 2048 on a shared 2-core
+  machine. If ``S1`` is numerically singular and ``S2`` is not, the roles swap
+  (``S1 S2`` and ``S2 S1`` have the same eigenvalues).
+* **eigh path** (both numerically singular): ``A = S1^{1/2}`` from a symmetric eigendecomposition
+  (negative round-off eigenvalues clipped to 0) and ``M = A S2 A``.
+
+"Numerically singular" (the criterion for leaving the Cholesky path): the factorisation fails (a
+pivot <= 0), or a pivot is within its own round-off, ``L_kk^2 <= d * eps * S_kk`` (Higham 2002,
+*Accuracy and Stability of Numerical Algorithms*, Thm. 10.3: the computed factor is exact for
+``S + dS`` with ``|dS_ij| <= gamma_{d+1} sqrt(S_ii S_jj)``, so such a pivot cannot be told from 0:
+the feature is a linear combination of the previous ones up to round-off). Covariances of
+``n <= d`` samples (rank ``n - 1``) and constant features always meet it. Both paths are backward
+stable; tiny negative eigenvalues of ``M`` from round-off are clipped to 0 (where sqrtm would
+return complex parts or need pytorch-fid's +eps*I retry). The symmetric eigenvalue solve runs on
+one intra-op thread (:func:`t2ibench.metrics.gaussian_window.single_thread`): its tridiagonal
+reduction is a loop of memory-bound matrix-vector steps, each a synchronisation point, and with
+two threads it ran 2-5x *slower* on two cores shared with other processes; the products and the
+factorisation keep torch's threads.
 
 Accuracy, measured against closed forms (covariances sharing an eigenbasis, where
 ``Tr (S1 S2)^{1/2} = sum_i sqrt(a_i b_i)``; d = 64–2048; ``tests/test_frechet.py``):
 
 * full rank: round-off, 1e-15–1e-12 relative;
 * singular (a quarter to half of the eigenvalues 0, as for a covariance of n <= d
-  samples): each zero eigenvalue of ``A S2 A`` comes out of ``eigvalsh`` as round-off of
+  samples): each zero eigenvalue of ``M`` comes out of ``eigvalsh`` as round-off of
   order eps·||S|| (eps = 2.2e-16), and its square root, about 2e-8·sqrt(||S||), enters the
   trace. That is 1e-8–3e-8 relative at FID-like distances (d² of 30–1,200), growing as d²
   shrinks (1e-6 at d² = 0.5, 4e-5 at d² = 0.01); ``scipy.linalg.sqrtm`` errs by the same
-  amount on the same inputs (1.5e-8–3.3e-8 and 1e-6–5e-5).
+  amount on the same inputs (1.5e-8–3.3e-8 and 1e-6–5e-5). The same holds on the Cholesky
+  path with one singular covariance.
 
 :func:`gaussian_sample_warnings` words the two small-sample caveats of a Fréchet distance
 between *fitted* Gaussians (singular covariance, small-sample bias) for the protocols.
@@ -30,15 +48,38 @@ between *fitted* Gaussians (singular covariance, small-sample bias) for the prot
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from t2ibench import defaults
+from t2ibench.metrics.gaussian_window import single_thread
 from t2ibench.validation import check_features
 
 
-def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
-    w, v = np.linalg.eigh(sigma)
-    w = np.clip(w, 0.0, None)
-    return (v * np.sqrt(w)) @ v.T
+def _psd_sqrt(sigma: torch.Tensor) -> torch.Tensor:
+    w, v = torch.linalg.eigh(sigma)
+    return (v * w.clamp_min(0.0).sqrt()) @ v.mT
+
+
+def _cholesky_factor(sigma: torch.Tensor) -> torch.Tensor | None:
+    """Lower Cholesky factor ``L`` (``L L^T = sigma``), or None when ``sigma`` is numerically
+    singular: the factorisation fails or a pivot ``L_kk^2 <= d * eps * sigma_kk`` (module docstring)."""
+    factor, info = torch.linalg.cholesky_ex(sigma)
+    if int(info) != 0:
+        return None
+    d = sigma.shape[0]
+    if bool((factor.diagonal() ** 2 <= d * torch.finfo(sigma.dtype).eps * sigma.diagonal()).any()):
+        return None
+    return factor
+
+
+def _similar_psd(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
+    """A symmetric PSD matrix with the eigenvalues of ``sigma1 @ sigma2`` (module docstring)."""
+    for a, b in ((sigma1, sigma2), (sigma2, sigma1)):
+        factor = _cholesky_factor(a)
+        if factor is not None:
+            return factor.mT @ b @ factor
+    root = _psd_sqrt(sigma1)
+    return root @ sigma2 @ root
 
 
 def _check_gaussian(mu, sigma, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,11 +107,12 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     if mu1.shape != mu2.shape:
         raise ValueError(f"mu1 and mu2: the two Gaussians have different dimensions: {mu1.shape[0]} and "
                          f"{mu2.shape[0]}")
-    root1 = _psd_sqrt(sigma1)
-    middle = root1 @ sigma2 @ root1
-    eig = np.clip(np.linalg.eigvalsh((middle + middle.T) / 2.0), 0.0, None)
+    middle = _similar_psd(torch.from_numpy(sigma1), torch.from_numpy(sigma2))
+    with single_thread():
+        eig = torch.linalg.eigvalsh(middle).clamp_min(0.0)
+    trace_sqrt = float(eig.sqrt().sum())
     diff = mu1 - mu2
-    value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.sqrt(eig).sum()
+    value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt
     return float(max(value, 0.0))
 
 

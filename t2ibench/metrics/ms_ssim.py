@@ -5,9 +5,14 @@ assessment", Eq. (7)) and HDGAN's diversity protocol built on it.
 
 with the scale weights (0.0448, 0.2856, 0.3001, 0.2363, 0.1333) of the paper (HDGAN uses them,
 ``defaults.MS_SSIM_WEIGHTS``), Gaussian window 11x11, sigma 1.5, K1 = 0.01, K2 = 0.03, 2x2
-average down-sampling between scales. Computed through ``piq.multi_scale_ssim``, which matches
-Wang's MATLAB ``msssim.m`` on goldhill (0.9012) and ``tf.image.ssim_multiscale``. Colour
-images: MS-SSIM per channel, then the mean over channels (piq and TF).
+average down-sampling between scales. Computed as ``piq.multi_scale_ssim`` computes it (which
+matches Wang's MATLAB ``msssim.m`` on goldhill, 0.9012, and ``tf.image.ssim_multiscale``):
+before each coarser scale, a one-pixel replicate pad on the top and left when either side is
+odd, then 2x2 average pooling; ``cs`` and, at the coarsest scale, SSIM clipped at 0 (ReLU)
+before the weighted product. Colour images: MS-SSIM per channel, then the mean over channels
+(piq and TF). The local statistics come from the separable, batched Gaussian window of
+:mod:`t2ibench.metrics.gaussian_window` (float32, channel-centred moments), equal to
+``piq.multi_scale_ssim`` to float32 round-off (``tests/test_ssim_fast.py``).
 
 **Small images** (the protocol's "fewer scales for small images"): with an ``k x k`` window the
 coarsest of ``M`` scales needs ``min(H, W) >= (k - 1) * 2^(M-1) + 1`` (piq's and TF's
@@ -35,6 +40,7 @@ import numpy as np
 import torch
 
 from t2ibench import defaults
+from t2ibench.metrics.gaussian_window import gaussian_kernel_1d, images_per_chunk, ssim_channel_means
 from t2ibench.metrics.ssim import _batched, _check_pair
 from t2ibench.validation import check_images
 
@@ -59,7 +65,8 @@ def ms_ssim_scales(size: int, kernel_size: int | None = None, max_scales: int = 
 
 
 def _resolve_weights(weights, size: int, kernel_size: int) -> tuple[torch.Tensor | None, int]:
-    """Return (weights for piq, or None for piq's built-in published ones; number of scales used)."""
+    """Return (weights to renormalise to sum 1 as piq does, or None for the published ones used as
+    they are; number of scales used)."""
     default = weights is None
     if isinstance(weights, torch.Tensor):
         weights = weights.detach().cpu().numpy()
@@ -72,8 +79,8 @@ def _resolve_weights(weights, size: int, kernel_size: int) -> tuple[torch.Tensor
     if scales < 1:
         raise ValueError(f"images of {size} px are smaller than the {kernel_size}x{kernel_size} window")
     if default and scales == w.size and tuple(w) == (0.0448, 0.2856, 0.3001, 0.2363, 0.1333):
-        return None, scales  # piq's built-in published weights, not renormalised
-    return torch.tensor(w[:scales], dtype=torch.float32), scales  # piq renormalises to sum 1
+        return None, scales  # the published weights as piq builds them in, not renormalised
+    return torch.tensor(w[:scales], dtype=torch.float32), scales  # renormalised to sum 1 (piq)
 
 
 def ms_ssim(x, y, data_range: float = 255, weights=None, *, kernel_size: int | None = None,
@@ -86,53 +93,50 @@ def ms_ssim(x, y, data_range: float = 255, weights=None, *, kernel_size: int | N
         weights: scale weights, finest first; ``None`` reads ``defaults.MS_SSIM_WEIGHTS``.
             Only the first ``ms_ssim_scales(min(H, W))`` are used (see the module docstring).
         kernel_size, kernel_sigma: Gaussian window; ``None`` reads ``defaults.SSIM_*``.
-        batch_size: images per piq call; ``None`` reads ``defaults.BATCH_SIZE``.
+        batch_size: at most this many images per chunk; ``None`` reads ``defaults.BATCH_SIZE``
+            (chunks are further capped to a cache-sized working set; values do not depend on it).
     """
-    import piq
-
     k = int(kernel_size or defaults.SSIM_KERNEL_SIZE)
     sigma = float(kernel_sigma or defaults.SSIM_SIGMA)
     if k < 1 or k % 2 == 0:
         raise ValueError(f"kernel_size: must be a positive odd number, got {k}")
     x, y = _check_pair(x, y, data_range, k)
     w, _ = _resolve_weights(weights, min(x.shape[2], x.shape[3]), k)
-
-    def fn(a, b):
-        return piq.multi_scale_ssim(a, b, kernel_size=k, kernel_sigma=sigma, data_range=float(data_range),
-                                    reduction="none", scale_weights=w)
-
-    return _batched(fn, x, y, batch_size)
+    w = torch.tensor(defaults.MS_SSIM_WEIGHTS, dtype=torch.float32) if w is None else w / w.sum()
+    kernel = gaussian_kernel_1d(k, sigma)
+    c1, c2 = (0.01 * float(data_range)) ** 2, (0.03 * float(data_range)) ** 2
+    return _batched(lambda a, b: _piq_ms_ssim(a, b, kernel, c1, c2, w), x, y, batch_size, images_per_chunk(x.shape))
 
 
-def _gaussian_window(size: int, sigma: float) -> torch.Tensor:
-    """MATLAB ``fspecial('gaussian')`` / HDGAN's ``_FSpecialGauss`` (half-pixel grid for even sizes)."""
-    c = torch.arange(size, dtype=torch.float32) - (size - 1) / 2.0
-    g = torch.exp(-(c[:, None] ** 2 + c[None, :] ** 2) / (2.0 * sigma ** 2))
-    return (g / g.sum())[None, None]
+def _piq_ms_ssim(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c1: float, c2: float,
+                 weights: torch.Tensor) -> torch.Tensor:
+    """``piq.multi_scale_ssim`` (piq 0.8 ``_multi_scale_ssim``) step for step on ``[N, C, H, W]``;
+    ``weights`` (one per scale, finest first) as piq uses them after its normalisation."""
+    mcs, ssim_val = [], None
+    for level in range(weights.numel()):
+        if level:
+            pad = max(x.shape[2] % 2, x.shape[3] % 2)
+            x = torch.nn.functional.pad(x, [pad, 0, pad, 0], mode="replicate")
+            y = torch.nn.functional.pad(y, [pad, 0, pad, 0], mode="replicate")
+            x, y = torch.nn.functional.avg_pool2d(x, 2), torch.nn.functional.avg_pool2d(y, 2)
+        ssim_val, cs = ssim_channel_means(x, y, kernel, c1, c2)
+        mcs.append(cs)
+    terms = torch.relu(torch.stack(mcs[:-1] + [ssim_val]))  # [scales, N, C]
+    return torch.prod(terms ** weights.view(-1, 1, 1), dim=0).mean(dim=1)
 
 
 def _hdgan_code_ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float, weights: np.ndarray) -> torch.Tensor:
-    n, c = x.shape[:2]
-    a = (x / float(data_range)).reshape(n * c, 1, *x.shape[2:])
-    b = (y / float(data_range)).reshape(n * c, 1, *y.shape[2:])
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    a, b = x / float(data_range), y / float(data_range)
     mcs, ssim_val = [], None
-    conv = torch.nn.functional.conv2d
     for level in range(len(weights)):
         if level:
             pad = (0, a.shape[3] % 2, 0, a.shape[2] % 2)  # reflect the odd last row/column
             a = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(a, pad, mode="replicate"), 2)
             b = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(b, pad, mode="replicate"), 2)
-        size = min(11, a.shape[2], a.shape[3])
-        win = _gaussian_window(size, size * 1.5 / 11)
-        mu_a, mu_b = conv(a, win), conv(b, win)
-        saa = conv(a * a, win) - mu_a ** 2
-        sbb = conv(b * b, win) - mu_b ** 2
-        sab = conv(a * b, win) - mu_a * mu_b
-        v1, v2 = 2.0 * sab + c2, saa + sbb + c2
-        cs_map = (v1 / v2).reshape(n, -1)
-        mcs.append(cs_map.mean(1))
-        ssim_val = (((2.0 * mu_a * mu_b + c1) / (mu_a ** 2 + mu_b ** 2 + c1)) * (v1 / v2)).reshape(n, -1).mean(1)
+        size = min(11, a.shape[2], a.shape[3])  # fspecial window, shrunk at coarse scales
+        ssim_map, cs_map = ssim_channel_means(a, b, gaussian_kernel_1d(size, size * 1.5 / 11), 0.01 ** 2, 0.03 ** 2)
+        mcs.append(cs_map.mean(dim=1))  # channels and pixels pooled: the channel maps have equal sizes
+        ssim_val = ssim_map.mean(dim=1)
     w = torch.as_tensor(weights, dtype=torch.float32)
     out = ssim_val ** w[-1]
     for level in range(len(weights) - 1):
@@ -149,7 +153,8 @@ def ms_ssim_hdgan_code(x, y, data_range: float = 255, weights=None, *, batch_siz
     if w.ndim != 1 or w.size == 0 or not np.isfinite(w).all() or (w <= 0).any():
         raise ValueError(f"weights: expected a non-empty 1-d sequence of positive weights, got {w.tolist()}")
     x, y = _check_pair(x, y, data_range, 1)
-    return _batched(lambda a, b: _hdgan_code_ms_ssim(a, b, data_range, w), x, y, batch_size)
+    return _batched(lambda a, b: _hdgan_code_ms_ssim(a, b, data_range, w), x, y, batch_size,
+                    images_per_chunk(x.shape))
 
 
 def _unrank_pairs(n: int, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

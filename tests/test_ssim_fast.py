@@ -1,0 +1,143 @@
+"""The separable, batched Gaussian-window SSIM family against its reference implementations.
+
+:mod:`t2ibench.metrics.gaussian_window` computes SSIM, MS-SSIM and HDGAN's MS-SSIM code with two
+1-d passes over channel-centred float32 moments. References, independent of that code:
+scikit-image's ``structural_similarity`` (float64, Gaussian window, population covariance) and
+``piq.ssim`` / ``piq.multi_scale_ssim`` (dense 11x11 window) in float64 and float32. Values
+only, never timings.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from t2ibench import defaults
+from t2ibench.metrics import ms_ssim, ms_ssim_scales, ssim
+from t2ibench.metrics.gaussian_window import gaussian_kernel_1d, images_per_chunk, single_thread
+
+
+def _pairs(n, c, h, w, seed, flat=False):
+    """Blocky uint8 images plus noise (structure at several scales); ``flat``: bright, nearly flat
+    images, where ``E[x^2] - mu^2`` cancels most."""
+    rng = np.random.default_rng(seed)
+    if flat:
+        x = 230 + rng.integers(0, 3, (n, c, h, w))
+        y = np.clip(x + rng.integers(-2, 3, x.shape), 0, 255)
+    else:
+        blocks = rng.integers(0, 256, (n, c, -(-h // 8), -(-w // 8)))
+        x = np.repeat(np.repeat(blocks, 8, 2), 8, 3)[:, :, :h, :w] + rng.normal(0, 12, (n, c, h, w))
+        y = x + rng.normal(0, 30, x.shape)
+    as_u8 = [torch.from_numpy(np.clip(np.rint(t), 0, 255).astype(np.uint8)) for t in (x, y)]
+    return as_u8[0], as_u8[1]
+
+
+def _skimage_ssim(x, y, **kw):
+    from skimage.metrics import structural_similarity
+
+    return np.array([structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                           data_range=255, channel_axis=0, **kw)
+                     for a, b in zip(x.numpy(), y.numpy())])
+
+
+def test_separable_window_is_piqs_dense_window():
+    from piq.functional import gaussian_filter
+
+    for size, sigma in ((11, 1.5), (7, 1.0), (8, 8 * 1.5 / 11), (4, 4 * 1.5 / 11)):
+        g = gaussian_kernel_1d(size, sigma, dtype=torch.float64)
+        assert g.sum().item() == pytest.approx(1.0, abs=1e-15)
+        if size % 2:
+            dense = gaussian_filter(size, sigma, dtype=torch.float64)[0]
+            torch.testing.assert_close(g[:, None] * g[None, :], dense, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape,flat", [((40, 3, 64, 64), False), ((6, 3, 45, 70), False), ((5, 1, 96, 64), False),
+                                        ((8, 3, 64, 64), True)])
+def test_ssim_matches_scikit_image_float64(shape, flat):
+    # channel-centred float32: measured <= 1.2e-7 from scikit-image's float64 on every case, the flat
+    # bright images included, where piq's uncentred float32 is 4.4e-5 off (1.9e-6 on the others)
+    x, y = _pairs(*shape, seed=sum(shape), flat=flat)
+    ref = _skimage_ssim(x, y)
+    ours = ssim(x, y)
+    assert ours.dtype == torch.float32 and ours.shape == (shape[0],)
+    np.testing.assert_allclose(ours.double().numpy(), ref, rtol=0, atol=1e-6)
+
+
+def test_ssim_matches_piq_float64_and_float32():
+    import piq
+
+    x, y = _pairs(12, 3, 64, 64, seed=3)
+    ours = ssim(x, y).double()
+    kw = dict(data_range=255.0, kernel_size=11, kernel_sigma=1.5, reduction="none", downsample=False)
+    torch.testing.assert_close(ours, piq.ssim(x.double(), y.double(), **kw), rtol=0, atol=1e-6)
+    torch.testing.assert_close(ours, piq.ssim(x.float(), y.float(), **kw).double(), rtol=0, atol=2e-5)
+    # other windows and data ranges go through the same code
+    torch.testing.assert_close(ssim(x, y, kernel_size=7, kernel_sigma=1.0).double(),
+                               piq.ssim(x.double(), y.double(), **{**kw, "kernel_size": 7, "kernel_sigma": 1.0}),
+                               rtol=0, atol=1e-6)
+    torch.testing.assert_close(ssim(x / 255.0, y / 255.0, data_range=1.0).double(), ours, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [(512, 512), (640, 700)])
+def test_ssim_downsample_variant_matches_piq(size):
+    # Wang's ssim.m block averaging (f = 2 at 512 px, f = round(2.5) = 2 at 640 px as piq rounds)
+    import piq
+
+    x, y = _pairs(2, 1, *size, seed=size[1])
+    ref = piq.ssim(x.double(), y.double(), data_range=255.0, reduction="none", downsample=True)
+    torch.testing.assert_close(ssim(x, y, downsample=True).double(), ref, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(10, 3, 64, 64), (4, 3, 128, 96), (3, 3, 161, 170), (3, 1, 203, 181),
+                                   (2, 3, 256, 256)])
+def test_ms_ssim_matches_piq(shape):
+    # scales 3, 4, 5, 5, 5; odd sizes exercise piq's top/left replicate padding; piq in float64
+    # (ours measured <= 1.1e-7 from it) and in float32 (its own round-off: <= 5e-7 from float64 here)
+    import piq
+
+    x, y = _pairs(*shape, seed=shape[2])
+    w = np.asarray(defaults.MS_SSIM_WEIGHTS)
+    m = ms_ssim_scales(min(shape[2:]))
+    weights64 = None if m == 5 else torch.tensor(w[:m] / w[:m].sum(), dtype=torch.float64)
+    ref = piq.multi_scale_ssim(x.double(), y.double(), data_range=255.0, reduction="none", scale_weights=weights64)
+    ours = ms_ssim(x, y).double()
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-6)
+    ref32 = piq.multi_scale_ssim(x.float(), y.float(), data_range=255.0, reduction="none",
+                                 scale_weights=None if weights64 is None else weights64.float())
+    torch.testing.assert_close(ours, ref32.double(), rtol=0, atol=2e-5)
+    # custom weights: renormalised to sum 1 over the scales used (piq)
+    custom = [0.1, 0.2, 0.3, 0.2, 0.2][:m]
+    ref = piq.multi_scale_ssim(x.double(), y.double(), data_range=255.0, reduction="none",
+                               scale_weights=torch.tensor(custom, dtype=torch.float64))
+    torch.testing.assert_close(ms_ssim(x, y, weights=custom).double(), ref, rtol=0, atol=1e-6)
+
+
+def test_values_do_not_depend_on_chunking_or_threads():
+    x, y = _pairs(23, 3, 64, 64, seed=9)
+    assert images_per_chunk(x.shape) < 23  # the default call is chunked
+    before = torch.get_num_threads()
+    try:
+        for fn in (ssim, ms_ssim):
+            torch.set_num_threads(1)  # chunks one after the other
+            whole = fn(x, y)
+            torch.testing.assert_close(fn(x, y, batch_size=1), whole, rtol=0, atol=1e-7)
+            torch.testing.assert_close(fn(x[7:8], y[7:8]), whole[7:8], rtol=0, atol=1e-7)
+            torch.set_num_threads(2)  # chunks on two worker threads (map_chunks)
+            torch.testing.assert_close(fn(x, y), whole, rtol=0, atol=0)
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_single_thread_restores_the_thread_count():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with single_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), single_thread():
+            raise RuntimeError("boom")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
