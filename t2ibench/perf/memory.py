@@ -60,7 +60,6 @@ def child(n: int, seed: int, device: str) -> dict:
     out = {"n": n, "seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if device.startswith("cuda"):
         out["cuda_peak_mb"] = torch.cuda.max_memory_allocated() / MB
-    out["feature_mb"] = n * feature_width(dataset, device) * FEATURE_ENTRY_BYTES / MB
     return out
 
 
@@ -73,12 +72,16 @@ def run_child(n: int, seed: int, device: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measure(sizes: dict, device: str, seed: int, progress) -> list[dict]:
+def measure(sizes: dict, device: str, dataset, seed: int, progress) -> list[dict]:
     """One row per N, then a ``slope`` row with the target's pass/fail."""
+    from t2ibench.perf.pipeline import warm_caches
+
+    warm_caches(dataset, seed, device, progress)
+    width = feature_width(dataset, device)
     points, rows = [], []
     for n in sizes["memory_images"]:
         progress(f"memory N={n}: fresh process")
-        p = run_child(n, seed, device)
+        p = {**run_child(n, seed, device), "feature_mb": n * width * FEATURE_ENTRY_BYTES / MB}
         points.append(p)
         rows.append(make_row("memory", f"N={n}", items=n, ours_name="t2ibench evaluate (fresh process)",
                              ours_s=p["seconds"], extra={k: v for k, v in p.items() if k not in ("n", "seconds")}))

@@ -123,7 +123,7 @@ def run(args) -> dict:
             "inception": lambda d: inception.measure(sizes, d, folders.get("inception"), weights, progress),
             "pipeline": lambda d: pipeline.measure(sizes, d, folders["pipeline"], dataset, args.seed, work, progress),
             "pixel": lambda d: pixel.measure(sizes, d, dataset, progress),
-            "memory": lambda d: memory.measure(sizes, d, args.seed, progress),
+            "memory": lambda d: memory.measure(sizes, d, dataset, args.seed, progress),
             "generation": lambda d: generation.measure(sizes, d, dataset, args.seed, progress),
         }
         for device in args.devices:
