@@ -176,7 +176,7 @@ def ms_ssim_per_pair(x: torch.Tensor, y: torch.Tensor) -> float:
     scales = ms_ssim_scales(min(x.shape[-2:]), k)
     return piq.multi_scale_ssim(x[None].float(), y[None].float(), data_range=255.0, kernel_size=k,
                                 kernel_sigma=defaults.SSIM_SIGMA,
-                                scale_weights=torch.tensor(defaults.MS_SSIM_WEIGHTS[:scales])).item()
+                                scale_weights=torch.tensor(defaults.MS_SSIM_WEIGHTS[:scales], device=x.device)).item()
 
 
 def ms_ssim_diversity_piq(fake_files, classes, seed: int, device: str) -> dict:
