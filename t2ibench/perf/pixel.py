@@ -10,12 +10,14 @@ kept); target speed-up >= 10 for SSIM vs scikit-image.
 """
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import torch
 
 from t2ibench import defaults
 from t2ibench.metrics import fsim, ms_ssim, ssim
-from t2ibench.perf.rows import agreement, best_of, make_row
+from t2ibench.perf.rows import agreement, best_of, make_row, skipped_row
 from t2ibench.perf.separate_tools import ms_ssim_per_pair
 from t2ibench.perf.settings import TARGETS, TOLERANCES
 
@@ -60,6 +62,9 @@ def measure(sizes: dict, device: str, dataset, progress) -> list[dict]:
                               ("fsim", "piq.fsim(chromatic=False) per image")):
         peer_kind = "scikit-image" if peer_name.startswith("skimage") else "piq"
         case = f"{metric} vs {peer_kind}"
+        if peer_kind == "scikit-image" and importlib.util.find_spec("skimage") is None:
+            rows.append(skipped_row("pixel", case, "scikit-image is not installed (pip install 't2ibench[perf]')"))
+            continue
         progress(f"pixel {case}: {n} pairs")
         t_ours, v_ours = best_of(lambda: OURS[metric](xd, yd).double().cpu().numpy(), repeats)
         if peer_kind == "scikit-image":

@@ -149,7 +149,11 @@ def run(args) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     sigterm_as_exit()
-    result = run(args)
+    try:
+        result = run(args)
+    except KeyboardInterrupt:
+        print("interrupted: the competing load is stopped; nothing written", file=sys.stderr)
+        return 130
     print(report.render_text(result))
     stem = args.name or f"perf-{args.mode}-{'+'.join(args.devices)}"
     js, md = report.write(result, args.out, stem)
