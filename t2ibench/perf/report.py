@@ -83,9 +83,25 @@ def markdown_table(header, lines) -> str:
                       *("| " + " | ".join(line) + " |" for line in esc)])
 
 
+def target_lines(rows) -> list[str]:
+    """One line per row with a target: its pass/fail on each device and load condition."""
+    out = []
+    for r in rows:
+        if r["target"] is None or r["skipped"]:
+            continue
+        how = f"speed-up {r['ratio']:.2f}x" if r["ratio"] is not None and r["measurement"] != "memory" else (
+            f"peak {r['extra']['peak_rss_mb_max_n']:.0f} MB, bound {r['extra']['bound_mb']:.0f} MB")
+        same = "" if not r["values"] else (" (values agree)" if all(v["agree"] for v in r["values"])
+                                           else " (VALUES DIFFER)")
+        out.append(f"{_passed(r)}  {r['measurement']} {r['case']} [{r['device']}, {r['load']}]: target "
+                   f"{_target(r)}; {how}{same}")
+    return out
+
+
 def render_text(result: dict) -> str:
     return (text_table(HEADER, table_rows(result["rows"])) + "\n\nValues side by side:\n"
-            + text_table(VALUE_HEADER, value_rows(result["rows"])))
+            + text_table(VALUE_HEADER, value_rows(result["rows"])) + "\n\nTargets:\n"
+            + "\n".join(target_lines(result["rows"])))
 
 
 def render_markdown(result: dict) -> str:
@@ -99,7 +115,8 @@ def render_markdown(result: dict) -> str:
              f"competing load: {cfg['load_workers']} busy processes).", "",
              "Speed-up = peer seconds / our seconds on the same inputs (> 1: t2ibench is faster).", "",
              markdown_table(HEADER, table_rows(result["rows"])), "", "## Values side by side", "",
-             markdown_table(VALUE_HEADER, value_rows(result["rows"])), ""]
+             markdown_table(VALUE_HEADER, value_rows(result["rows"])), "", "## Targets", "",
+             *(f"- {line}" for line in target_lines(result["rows"])), ""]
     if result.get("errors"):
         lines += ["## Errors", "", *(f"- {e}" for e in result["errors"]), ""]
     return "\n".join(lines)
