@@ -4,39 +4,17 @@ statistics, and report how far apart the two values are.
 
     python benchmarks/bench_frechet_distance.py --dim 2048 --repeats 3
 
-Not a test: timings depend on the machine and its BLAS threads.
+Not a test: timings depend on the machine and its BLAS threads. The peer formula, the random
+statistics and the timing are those of ``python -m t2ibench.perf`` (:mod:`t2ibench.perf.frechet`),
+which runs this comparison at d = 2048 and 512 among its other measurements.
 """
 from __future__ import annotations
 
 import argparse
-import time
 
-import numpy as np
-import scipy.linalg
-
-from t2ibench.metrics import frechet_distance, gaussian_statistics
-
-
-def scipy_sqrtm_frechet(mu1, sigma1, mu2, sigma2) -> float:
-    covmean = np.real(scipy.linalg.sqrtm(sigma1 @ sigma2))
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
-
-
-def random_statistics(rng: np.random.Generator, dim: int, n: int):
-    # features with correlated dimensions, like pool3 activations (non-negative, skewed)
-    mix = rng.normal(size=(dim, dim)) / np.sqrt(dim)
-    feats = np.maximum(rng.normal(size=(n, dim)) @ mix + 0.3, 0.0)
-    return gaussian_statistics(feats)
-
-
-def best_of(fn, repeats: int) -> tuple[float, float]:
-    times, value = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), value
+from t2ibench.metrics import frechet_distance
+from t2ibench.perf.frechet import random_statistics, scipy_sqrtm_frechet
+from t2ibench.perf.rows import best_of
 
 
 def main(argv=None) -> None:
@@ -49,6 +27,8 @@ def main(argv=None) -> None:
     if args.dim < 2 or args.repeats < 1:
         p.error("--dim must be >= 2 and --repeats >= 1")
     n = args.samples or 2 * args.dim
+
+    import numpy as np
 
     rng = np.random.default_rng(args.seed)
     mu1, s1 = random_statistics(rng, args.dim, n)
