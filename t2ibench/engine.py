@@ -81,7 +81,7 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor,
            "weights": extractor.weights_id, "resize": extractor.resize_mode, "v": ENGINE_VERSION}
 
     def build():
-        chunks: dict[str, list[np.ndarray]] = {k: [] for k in kept}
+        rows: dict[str, np.ndarray] = {}
         bar = tqdm(total=len(dataset), desc=f"real {dataset.name}[{dataset.split}] -> {extractor.name}",
                    unit="img", disable=not progress)
         requested, extractor.requested = extractor.requested, frozenset(kept)
@@ -89,12 +89,12 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor,
             for start, stop in _batches(len(dataset), batch_size):
                 out = extractor(dataset.images(range(start, stop)))
                 for k in kept:
-                    chunks[k].append(out[k].cpu().numpy())
+                    _put_rows(rows, k, len(dataset), start, out[k])
                 bar.update(stop - start)
             bar.close()
         finally:
             extractor.requested = requested
-        return {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}
+        return rows
 
     def check(feats):
         if any(len(v) != len(dataset) for v in feats.values()):
@@ -107,6 +107,16 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor,
     if log is not None:
         log.append(use)
     return feats
+
+
+def _put_rows(rows: dict, key, n: int, start: int, value: torch.Tensor) -> None:
+    """Write the features ``value`` ``[B, D]`` into rows ``start .. start+B-1`` of the float32 array
+    ``rows[key]`` ``[n, D]``, allocated on first use: one copy of each feature matrix, filled in
+    place (a list of chunks joined at the end needs twice the memory at its peak)."""
+    value = value.detach().cpu().numpy()
+    if key not in rows:
+        rows[key] = np.empty((n, *value.shape[1:]), dtype=np.float32)
+    rows[key][start:start + len(value)] = value
 
 
 def _role_outputs(extractor: FeatureExtractor) -> list[str]:
@@ -368,16 +378,15 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         if extractor.weights_warning:
             _warn(notes, f"feature extractor {name!r}: {extractor.weights_warning}")
 
-    collected = Collected(seed=seed, captions=plan, dataset=dataset, extractors=extractors)
+    class_ids = np.array([dataset.class_id(c.image_index) if c.image_index >= 0 else -1 for c in plan], dtype=np.int64)
+    collected = Collected(seed=seed, captions=plan, dataset=dataset, extractors=extractors, class_ids=class_ids)
     for name in sorted({p.extractor for p in protocols.values() if p.real_roles}):
         for out, arr in real_features(dataset, extractors[name], defaults.FEATURE_BATCH_SIZE, progress,
                                       log=collected.cache_log).items():
             collected.real[(name, out)] = arr
     paired = [p for p in protocols.values() if p.paired]
-    keep_images = any(p.keep_images for p in protocols.values())
-    fake_chunks: dict[tuple[str, str], list[np.ndarray]] = {}
+    collected.streams = {p.name: s for p in protocols.values() if (s := p.image_stream(collected)) is not None}
     paired_chunks: dict[str, list[torch.Tensor]] = {p.name: [] for p in paired}
-    image_chunks: list[torch.Tensor] = []
 
     store = (ImageStore.open(image_dir, run_identity(generator, generator_name, dataset, plan, seed), n_images,
                              shard_size) if image_dir is not None else None)
@@ -391,19 +400,15 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         for name, extractor in extractors.items():
             feats = extractor(images)
             for out in _requested_outputs(extractor):
-                fake_chunks.setdefault((name, out), []).append(feats[out].cpu().numpy())
+                _put_rows(collected.fake, (name, out), n_images, start, feats[out])
         if paired:
             real = _resize_to(dataset.images([c.image_index for c in plan[start:stop]]), images.shape[-2:])
             for p in paired:
                 paired_chunks[p.name].append(p.paired_values(images, real).double().cpu())
-        if keep_images:
-            image_chunks.append(images)
+        for stream in collected.streams.values():
+            stream.update(images)
 
-    collected.fake = {k: np.concatenate(v).astype(np.float32) for k, v in fake_chunks.items()}
     collected.paired = {k: torch.cat(v).numpy() for k, v in paired_chunks.items()}
-    collected.images = torch.cat(image_chunks) if keep_images else None
-    collected.class_ids = np.array([dataset.class_id(c.image_index) if c.image_index >= 0 else -1 for c in plan],
-                                   dtype=np.int64)
     image_size = _check_images(notes, dataset, plan, generated_size, len(digests), bool(paired))
 
     results = {}
