@@ -11,11 +11,19 @@ image's captions. Generated image ``k`` is produced with the per-caption seed
 ``seed + k`` (see :mod:`t2ibench.generators.base`), so results do not depend on the
 batch size. Paired metrics compare image ``k`` with the real image its caption came
 from, resized (bilinear, antialiased) to the generated size when the sizes differ.
+
+Overlap and memory: a background thread (:class:`Prefetched`) generates the images (or reads
+image shards back) and fetches the paired real images up to ``defaults.PREFETCH_CHUNKS`` chunks
+ahead of the feature extractors and metrics; features go into float32 arrays allocated once; no
+image outlives its chunk except those a streaming metric still needs
+(:meth:`t2ibench.protocols.MetricProtocol.image_stream`: MS-SSIM's pending pairs).
 """
 from __future__ import annotations
 
 import hashlib
+import queue
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -85,12 +93,15 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor,
         bar = tqdm(total=len(dataset), desc=f"real {dataset.name}[{dataset.split}] -> {extractor.name}",
                    unit="img", disable=not progress)
         requested, extractor.requested = extractor.requested, frozenset(kept)
+        decoded = ((start, stop, dataset.images(range(start, stop)))
+                   for start, stop in _batches(len(dataset), batch_size))
         try:
-            for start, stop in _batches(len(dataset), batch_size):
-                out = extractor(dataset.images(range(start, stop)))
-                for k in kept:
-                    _put_rows(rows, k, len(dataset), start, out[k])
-                bar.update(stop - start)
+            with torch.inference_mode(), Prefetched(decoded, defaults.PREFETCH_CHUNKS) as prefetched:
+                for start, stop, images in prefetched:  # the next batches decoded while this one is extracted
+                    out = extractor(images)
+                    for k in kept:
+                        _put_rows(rows, k, len(dataset), start, out[k])
+                    bar.update(stop - start)
             bar.close()
         finally:
             extractor.requested = requested
@@ -229,6 +240,77 @@ def aligned_chunks(batches, size: int):
     if buffer and sum(len(b) for b in buffer):
         joined = torch.cat(buffer)
         yield first, first + len(joined), joined
+
+
+class Prefetched:
+    """``with Prefetched(items, depth) as it: for x in it: ...`` — ``items`` (an iterator) run in a
+    background thread under ``torch.inference_mode``, up to ``depth`` items ahead of the loop, so that
+    producing the next items (generating images, reading image shards back, decoding real images) and
+    consuming these (feature extraction, metrics) overlap: torch releases the GIL in its kernels.
+
+    An exception raised while producing is re-raised in the loop, the same object (type, message,
+    traceback). Leaving the ``with`` block early (an error or ``KeyboardInterrupt`` in the loop) stops
+    the thread after the item it is producing and closes ``items`` there, so nothing runs behind the
+    caller's back (an image shard being written is finished, atomically, before the caller goes on).
+    """
+
+    _DONE = object()
+
+    def __init__(self, items, depth: int):
+        if depth < 1:
+            raise ValueError(f"depth: expected a positive int, got {depth!r}")
+        self._items, self._queue, self._stop = items, queue.Queue(maxsize=depth), threading.Event()
+        self._thread = threading.Thread(target=self._run, name="t2ibench-producer", daemon=True)
+
+    def _put(self, entry) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            with torch.inference_mode():
+                for item in self._items:
+                    if not self._put((item, None)):
+                        break
+                else:
+                    self._put((self._DONE, None))
+        except BaseException as e:  # noqa: BLE001 — handed to the caller's thread, re-raised there as it is
+            self._put((None, e))
+        finally:
+            close = getattr(self._items, "close", None)
+            if callable(close):
+                close()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __iter__(self):
+        while True:
+            item, error = self._queue.get()
+            if error is not None:
+                raise error
+            if item is self._DONE:
+                return
+            yield item
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _with_real_images(chunks, dataset: CaptionedImageDataset, plan: Sequence[Caption], paired: bool):
+    """``(start, stop, images, real)``: each chunk with, for paired metrics, the real images its
+    captions were written for, resized to the generated size (``None`` without paired metrics)."""
+    for start, stop, images in chunks:
+        real = (_resize_to(dataset.images([c.image_index for c in plan[start:stop]]), images.shape[-2:])
+                if paired else None)
+        yield start, stop, images, real
 
 
 def _warn(notes: list[str], message: str) -> None:
@@ -392,21 +474,21 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
                              shard_size) if image_dir is not None else None)
     resumed = _check_read_back(store, generator_name, reuse_images) if store is not None else 0
     batches = generated_batches(generator, generator_name, plan, seed, batch_size, store, progress)
+    chunks = _with_real_images(aligned_chunks(batches, defaults.FEATURE_BATCH_SIZE), dataset, plan, bool(paired))
     digests: set[bytes] = set()  # sha256 of each distinct generated image
     generated_size = None
-    for start, stop, images in aligned_chunks(batches, defaults.FEATURE_BATCH_SIZE):
-        generated_size = tuple(images.shape[-2:])
-        digests.update(hashlib.sha256(x.numpy().tobytes()).digest() for x in images)
-        for name, extractor in extractors.items():
-            feats = extractor(images)
-            for out in _requested_outputs(extractor):
-                _put_rows(collected.fake, (name, out), n_images, start, feats[out])
-        if paired:
-            real = _resize_to(dataset.images([c.image_index for c in plan[start:stop]]), images.shape[-2:])
+    with torch.inference_mode(), Prefetched(chunks, defaults.PREFETCH_CHUNKS) as prefetched:
+        for start, stop, images, real in prefetched:
+            generated_size = tuple(images.shape[-2:])
+            digests.update(hashlib.sha256(x.numpy().tobytes()).digest() for x in images)
+            for name, extractor in extractors.items():
+                feats = extractor(images)
+                for out in _requested_outputs(extractor):
+                    _put_rows(collected.fake, (name, out), n_images, start, feats[out])
             for p in paired:
                 paired_chunks[p.name].append(p.paired_values(images, real).double().cpu())
-        for stream in collected.streams.values():
-            stream.update(images)
+            for stream in collected.streams.values():
+                stream.update(images)
 
     collected.paired = {k: torch.cat(v).numpy() for k, v in paired_chunks.items()}
     image_size = _check_images(notes, dataset, plan, generated_size, len(digests), bool(paired))
