@@ -227,8 +227,8 @@ class MSSSIMDiversityStream:
     The pairs are drawn in the constructor, before any image is seen, from the image count and
     the labels alone — the same draws from ``np.random.default_rng(seed)`` as
     :func:`ms_ssim_diversity` on the whole array, so the same pairs. A pair ``(i, j)``, ``i < j``,
-    is scored as soon as image ``j`` arrives; an image is kept past its chunk only while a pair
-    that needs it is still pending, and dropped after its last pair. ``held`` is the number of
+    is scored once image ``j`` has arrived and its batch (below) is complete; an image is kept
+    past its chunk only while a pair that needs it is still pending, and dropped after its last. ``held`` is the number of
     images kept now, ``peak_held`` the most kept past a chunk at any time: at most the number
     of images the pairs touch, whatever ``n``; ``n_pairs`` the pairs drawn.
 
