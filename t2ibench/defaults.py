@@ -28,6 +28,9 @@ BATCH_SIZE = 50
 #: differently for different batch shapes, so a fixed chunk keeps features bit-for-bit
 #: independent of ``--batch-size``. Changing it changes features in the last float32 bits.
 FEATURE_BATCH_SIZE = 50
+#: Chunks of ``FEATURE_BATCH_SIZE`` generated images (with their paired real images) that a background
+#: thread prepares ahead of feature extraction and the metrics (:class:`t2ibench.engine.Prefetched`).
+PREFETCH_CHUNKS = 2
 
 #: Generated images per PNG shard of an image folder (t2ibench.image_store): the unit an
 #: interrupted run resumes from.

@@ -11,11 +11,19 @@ image's captions. Generated image ``k`` is produced with the per-caption seed
 ``seed + k`` (see :mod:`t2ibench.generators.base`), so results do not depend on the
 batch size. Paired metrics compare image ``k`` with the real image its caption came
 from, resized (bilinear, antialiased) to the generated size when the sizes differ.
+
+Overlap and memory: a background thread (:class:`Prefetched`) generates the images (or reads
+image shards back) and fetches the paired real images up to ``defaults.PREFETCH_CHUNKS`` chunks
+ahead of the feature extractors and metrics; features go into float32 arrays allocated once; no
+image outlives its chunk except those a streaming metric still needs
+(:meth:`t2ibench.protocols.MetricProtocol.image_stream`: MS-SSIM's pending pairs).
 """
 from __future__ import annotations
 
 import hashlib
+import queue
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -81,20 +89,23 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor,
            "weights": extractor.weights_id, "resize": extractor.resize_mode, "v": ENGINE_VERSION}
 
     def build():
-        chunks: dict[str, list[np.ndarray]] = {k: [] for k in kept}
+        rows: dict[str, np.ndarray] = {}
         bar = tqdm(total=len(dataset), desc=f"real {dataset.name}[{dataset.split}] -> {extractor.name}",
                    unit="img", disable=not progress)
         requested, extractor.requested = extractor.requested, frozenset(kept)
+        decoded = ((start, stop, dataset.images(range(start, stop)))
+                   for start, stop in _batches(len(dataset), batch_size))
         try:
-            for start, stop in _batches(len(dataset), batch_size):
-                out = extractor(dataset.images(range(start, stop)))
-                for k in kept:
-                    chunks[k].append(out[k].cpu().numpy())
-                bar.update(stop - start)
+            with torch.inference_mode(), Prefetched(decoded, defaults.PREFETCH_CHUNKS) as prefetched:
+                for start, stop, images in prefetched:  # the next batches decoded while this one is extracted
+                    out = extractor(images)
+                    for k in kept:
+                        _put_rows(rows, k, len(dataset), start, out[k])
+                    bar.update(stop - start)
             bar.close()
         finally:
             extractor.requested = requested
-        return {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}
+        return rows
 
     def check(feats):
         if any(len(v) != len(dataset) for v in feats.values()):
@@ -107,6 +118,16 @@ def real_features(dataset: CaptionedImageDataset, extractor: FeatureExtractor,
     if log is not None:
         log.append(use)
     return feats
+
+
+def _put_rows(rows: dict, key, n: int, start: int, value: torch.Tensor) -> None:
+    """Write the features ``value`` ``[B, D]`` into rows ``start .. start+B-1`` of the float32 array
+    ``rows[key]`` ``[n, D]``, allocated on first use: one copy of each feature matrix, filled in
+    place (a list of chunks joined at the end needs twice the memory at its peak)."""
+    value = value.detach().cpu().numpy()
+    if key not in rows:
+        rows[key] = np.empty((n, *value.shape[1:]), dtype=np.float32)
+    rows[key][start:start + len(value)] = value
 
 
 def _role_outputs(extractor: FeatureExtractor) -> list[str]:
@@ -226,6 +247,77 @@ def aligned_chunks(batches, size: int):
     if buffer and sum(len(b) for b in buffer):
         joined = torch.cat(buffer)
         yield first, first + len(joined), joined
+
+
+class Prefetched:
+    """``with Prefetched(items, depth) as it: for x in it: ...`` — ``items`` (an iterator) run in a
+    background thread under ``torch.inference_mode``, up to ``depth`` items ahead of the loop, so that
+    producing the next items (generating images, reading image shards back, decoding real images) and
+    consuming these (feature extraction, metrics) overlap: torch releases the GIL in its kernels.
+
+    An exception raised while producing is re-raised in the loop, the same object (type, message,
+    traceback). Leaving the ``with`` block early (an error or ``KeyboardInterrupt`` in the loop) stops
+    the thread after the item it is producing and closes ``items`` there, so nothing runs behind the
+    caller's back (an image shard being written is finished, atomically, before the caller goes on).
+    """
+
+    _DONE = object()
+
+    def __init__(self, items, depth: int):
+        if depth < 1:
+            raise ValueError(f"depth: expected a positive int, got {depth!r}")
+        self._items, self._queue, self._stop = items, queue.Queue(maxsize=depth), threading.Event()
+        self._thread = threading.Thread(target=self._run, name="t2ibench-producer", daemon=True)
+
+    def _put(self, entry) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            with torch.inference_mode():
+                for item in self._items:
+                    if not self._put((item, None)):
+                        break
+                else:
+                    self._put((self._DONE, None))
+        except BaseException as e:  # noqa: BLE001 — handed to the caller's thread, re-raised there as it is
+            self._put((None, e))
+        finally:
+            close = getattr(self._items, "close", None)
+            if callable(close):
+                close()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __iter__(self):
+        while True:
+            item, error = self._queue.get()
+            if error is not None:
+                raise error
+            if item is self._DONE:
+                return
+            yield item
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _with_real_images(chunks, dataset: CaptionedImageDataset, plan: Sequence[Caption], paired: bool):
+    """``(start, stop, images, real)``: each chunk with, for paired metrics, the real images its
+    captions were written for, resized to the generated size (``None`` without paired metrics)."""
+    for start, stop, images in chunks:
+        real = (_resize_to(dataset.images([c.image_index for c in plan[start:stop]]), images.shape[-2:])
+                if paired else None)
+        yield start, stop, images, real
 
 
 def _warn(notes: list[str], message: str) -> None:
@@ -384,16 +476,15 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         if extractor.weights_warning:
             _warn(notes, f"feature extractor {name!r}: {extractor.weights_warning}")
 
-    collected = Collected(seed=seed, captions=plan, dataset=dataset, extractors=extractors)
+    class_ids = np.array([dataset.class_id(c.image_index) if c.image_index >= 0 else -1 for c in plan], dtype=np.int64)
+    collected = Collected(seed=seed, captions=plan, dataset=dataset, extractors=extractors, class_ids=class_ids)
     for name in sorted({p.extractor for p in protocols.values() if p.real_roles and rank.is_main}):  # rank 0 alone
         for out, arr in real_features(dataset, extractors[name], defaults.FEATURE_BATCH_SIZE, progress,
                                       log=collected.cache_log).items():
             collected.real[(name, out)] = arr
     paired = [p for p in protocols.values() if p.paired]
-    keep_images = any(p.keep_images for p in protocols.values())
-    fake_chunks: dict[tuple[str, str], list[np.ndarray]] = {}
+    collected.streams = {p.name: s for p in protocols.values() if (s := p.image_stream(collected)) is not None}
     paired_chunks: dict[str, list[torch.Tensor]] = {p.name: [] for p in paired}
-    image_chunks: list[torch.Tensor] = []
 
     def open_store():  # rank 0 writes the manifest and says what it reads back, then the other ranks open it
         store = ImageStore.open(image_dir, run_identity(generator, generator_name, dataset, plan, seed), n_images,
@@ -405,39 +496,48 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     # this rank's part of the plan (all of it in one process), on chunk, shard and batch boundaries
     span = distributed.plan_span(n_images, defaults.FEATURE_BATCH_SIZE, store.shard_size if store else batch_size)
     batches = generated_batches(generator, generator_name, plan, seed, batch_size, store, progress, span)
+    chunks = _with_real_images(aligned_chunks(batches, defaults.FEATURE_BATCH_SIZE), dataset, plan, bool(paired))
+    # ranks other than 0 keep, for each streaming metric, only the images it reads (rank 0 streams its own part,
+    # the plan's first, then the others' kept images in plan order)
+    kept: dict[str, dict[int, torch.Tensor]] = {name: {} for name in collected.streams}
     digests: set[bytes] = set()  # sha256 of each distinct generated image
     generated_size = None
-    for start, stop, images in aligned_chunks(batches, defaults.FEATURE_BATCH_SIZE):
-        generated_size = tuple(images.shape[-2:])
-        digests.update(hashlib.sha256(x.numpy().tobytes()).digest() for x in images)
-        for name, extractor in extractors.items():
-            feats = extractor(images)
-            for out in _requested_outputs(extractor):
-                fake_chunks.setdefault((name, out), []).append(feats[out].cpu().numpy())
-        if paired:
-            real = _resize_to(dataset.images([c.image_index for c in plan[start:stop]]), images.shape[-2:])
+    with torch.inference_mode(), Prefetched(chunks, defaults.PREFETCH_CHUNKS) as prefetched:
+        for start, stop, images, real in prefetched:
+            generated_size = tuple(images.shape[-2:])
+            digests.update(hashlib.sha256(x.numpy().tobytes()).digest() for x in images)
+            for name, extractor in extractors.items():
+                feats = extractor(images)
+                for out in _requested_outputs(extractor):
+                    _put_rows(collected.fake, (name, out), n_images, start, feats[out])
             for p in paired:
                 paired_chunks[p.name].append(p.paired_values(images, real).double().cpu())
-        if keep_images:
-            image_chunks.append(images)
+            for name, stream in collected.streams.items():
+                if rank.is_main:
+                    stream.update(images)
+                else:
+                    kept[name].update((int(k), images[k - start].clone()) for k in stream.needed(start, stop))
 
     if rank.active:  # rank 0 goes on with every rank's part, in plan order; the others wait for its result
-        parts = distributed.gather({"fake": fake_chunks, "paired": paired_chunks, "images": image_chunks,
-                                    "digests": digests, "sizes": [generated_size]}, "features and images")
+        lo, hi = span
+        parts = distributed.gather({"fake": {k: [(lo, v[lo:hi])] for k, v in collected.fake.items()},
+                                    "paired": paired_chunks, "kept": kept, "digests": digests,
+                                    "sizes": [generated_size]}, "features and images")
         if not rank.is_main:
             return distributed.broadcast(None, "the result")
         merged = distributed.merge(parts)
-        fake_chunks, paired_chunks, image_chunks, digests = (merged[k] for k in ("fake", "paired", "images", "digests"))
+        for key, rows in merged["fake"].items():
+            for start, values in rows:
+                _put_rows(collected.fake, key, n_images, start, torch.from_numpy(values))
+        paired_chunks, digests = merged["paired"], merged["digests"]
+        for name, stream in collected.streams.items():
+            stream.update_kept(merged["kept"].get(name, {}), n_images)
         sizes = sorted({s for s in merged["sizes"] if s is not None})
         if len(sizes) > 1:
             raise ValueError(f"generator {generator_name!r} returned images of sizes {sizes} on different ranks; "
                              f"expected one size for the whole run")
         generated_size = sizes[0]
-    collected.fake = {k: np.concatenate(v).astype(np.float32) for k, v in fake_chunks.items()}
     collected.paired = {k: torch.cat(v).numpy() for k, v in paired_chunks.items()}
-    collected.images = torch.cat(image_chunks) if keep_images else None
-    collected.class_ids = np.array([dataset.class_id(c.image_index) if c.image_index >= 0 else -1 for c in plan],
-                                   dtype=np.int64)
     image_size = _check_images(notes, dataset, plan, generated_size, len(digests), bool(paired))
 
     results = {}

@@ -50,8 +50,10 @@ class Collected:
     fake: ``{(extractor, output): float32 [N, D]}`` features of the generated images;
     real: the same for every real image of the dataset split;
     paired: ``{metric name: float64 [N]}`` per-image values against the caption's real image;
-    images: uint8 ``[N, 3, H, W]`` generated images (only when a metric keeps them);
-    class_ids: int64 ``[N]`` class of each caption's image (-1: no classes); seed: run seed;
+    streams: ``{metric name: consumer}`` of the metrics that read the generated pixels as they
+    stream by (:meth:`MetricProtocol.image_stream`), fed every image once; no image is kept here;
+    class_ids: int64 ``[N]`` class of each caption's image (-1: no classes), known before generation;
+    seed: run seed;
     captions: the plan (``Caption`` objects); dataset; extractors: ``{name: extractor}``.
     Text embeddings are computed on first use, cached on disk (:meth:`text`, :meth:`pool`)
     and memoised (:meth:`memoise` for results several metrics share); cache_log lists every
@@ -61,7 +63,7 @@ class Collected:
     fake: dict = field(default_factory=dict)
     real: dict = field(default_factory=dict)
     paired: dict = field(default_factory=dict)
-    images: torch.Tensor | None = None
+    streams: dict = field(default_factory=dict)
     class_ids: np.ndarray | None = None
     seed: int = 0
     captions: list = field(default_factory=list)
@@ -152,7 +154,6 @@ class MetricProtocol:
     real_roles: tuple[str, ...] = ()
     text_roles: tuple[str, ...] = ()
     paired: bool = False
-    keep_images: bool = False
     min_images: int = 1
     counts_hits: bool = False
     needs_image_keys: bool = False
@@ -163,6 +164,16 @@ class MetricProtocol:
     def paired_values(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """Per-image values ``[N]`` for uint8 fake/real batches of equal shape."""
         raise NotImplementedError
+
+    def image_stream(self, c: Collected):
+        """A consumer of the generated images, or None (the default): an object whose ``update(images)``
+        the engine calls with every chunk of uint8 ``[B, 3, H, W]`` images in plan order, before
+        :meth:`compute` reads it from ``c.streams[self.name]``. Built before generation, from what the
+        plan fixes (``c.captions``, ``c.class_ids``, ``c.seed``), so it keeps only what it needs.
+        Sharded runs (:mod:`t2ibench.distributed`) also call ``needed(start, stop)`` (the indices of a
+        chunk it reads) on the ranks other than 0, and ``update_kept({index: image}, n)`` on rank 0 with
+        those images, after rank 0 has streamed its own part, the plan's first."""
+        return None
 
     def compute(self, c: Collected, keys: dict[str, tuple[str, str]]) -> dict:
         """Reduce what was collected to ``{"value": float, "std": float | None, ...}``.
@@ -328,18 +339,25 @@ class MSSSIMDiversity(MetricProtocol):
     over random pairs of generated images whose captions belong to the same class
     (class-wise, ``defaults.MS_SSIM_PAIRS_PER_CLASS`` pairs per class) and over random pairs
     overall; lower = more diverse. ``value`` is the class-wise mean (overall when the dataset
-    has no classes); the number of MS-SSIM scales used for the image size is reported."""
+    has no classes); the number of MS-SSIM scales used for the image size is reported.
 
-    name, higher_is_better, keep_images = "ms-ssim", False, True
+    The pairs are drawn from the plan's class ids before generation and scored as the images
+    stream by (:class:`t2ibench.metrics.ms_ssim.MSSSIMDiversityStream`), keeping only images
+    that a pending pair needs: the same pairs and values as
+    :func:`t2ibench.metrics.ms_ssim_diversity` on all the images at once."""
+
+    name, higher_is_better = "ms-ssim", False
     min_images = 2
     needs_image_keys = True  # pairs are grouped by the class of each caption's image
 
-    def compute(self, c, keys):
-        from t2ibench.metrics import ms_ssim_diversity
+    def image_stream(self, c):
+        from t2ibench.metrics.ms_ssim import MSSSIMDiversityStream
 
-        out = ms_ssim_diversity(c.images, torch.as_tensor(c.class_ids),
-                                pairs_per_class=defaults.MS_SSIM_PAIRS_PER_CLASS,
-                                pairs_overall=defaults.MS_SSIM_PAIRS_OVERALL, seed=c.seed)
+        return MSSSIMDiversityStream(len(c.captions), c.class_ids, pairs_per_class=defaults.MS_SSIM_PAIRS_PER_CLASS,
+                                     pairs_overall=defaults.MS_SSIM_PAIRS_OVERALL, seed=c.seed)
+
+    def compute(self, c, keys):
+        out = c.streams[self.name].result()
         has_classes = out.get("n_pairs_classwise", 0) > 0
         value = out["ms_ssim_classwise"] if has_classes else out["ms_ssim_overall"]
         std = out["ms_ssim_classwise_std"] if has_classes else out["ms_ssim_overall_std"]

@@ -184,6 +184,231 @@ def _py(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _check_count(name: str, v) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name}: expected an int, got {type(v).__name__}")
+    if v < 0:
+        raise ValueError(f"{name}: must be >= 0, got {v}")
+    return int(v)
+
+
+def _check_data_range(data_range) -> float:
+    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)) or not data_range > 0:
+        raise ValueError(f"data_range: expected a positive number (255 for uint8 images), got {data_range!r}")
+    return data_range
+
+
+def _checked_images(images, data_range) -> torch.Tensor:
+    """``images`` as a tensor ``[N, C, H, W]`` at least one window wide: uint8 kept as it is (no range
+    to check), anything else checked to lie in ``[0, data_range]`` and returned as float32."""
+    k = int(defaults.SSIM_KERNEL_SIZE)
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
+    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8:
+        check_images(images[:1], "images", channels=None, min_size=k)  # shape/dtype; uint8 needs no range check
+        return images
+    return check_images(images, "images", channels=None, min_size=k, data_range=float(_check_data_range(data_range)))
+
+
+def _checked_labels(class_ids, n: int) -> np.ndarray | None:
+    if class_ids is None:
+        return None
+    if isinstance(class_ids, torch.Tensor):
+        class_ids = class_ids.detach().cpu().numpy()
+    labels = np.asarray(class_ids)
+    if labels.ndim != 1 or labels.shape[0] != n:
+        raise ValueError(f"class_ids: expected {n} labels (one per image), got shape {labels.shape}")
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise ValueError("class_ids: contains NaN or Inf")
+    if labels.dtype.kind not in "iubUSf":
+        raise TypeError(f"class_ids: expected int or str labels, got dtype {labels.dtype}")
+    return labels
+
+
+class MSSSIMDiversityStream:
+    """HDGAN's MS-SSIM diversity protocol (see :func:`ms_ssim_diversity`) over ``n`` images that
+    arrive in order, in chunks (:meth:`update`), holding only the images a pending pair still needs.
+
+    The pairs are drawn in the constructor, before any image is seen, from the image count and
+    the labels alone — the same draws from ``np.random.default_rng(seed)`` as
+    :func:`ms_ssim_diversity` on the whole array, so the same pairs. A pair ``(i, j)``, ``i < j``,
+    is scored once image ``j`` has arrived and its batch (below) is complete; an image is kept
+    past its chunk only while a pair that needs it is still pending, and dropped after its last. ``held`` is the number of
+    images kept now, ``peak_held`` the most kept past a chunk at any time: at most the number
+    of images the pairs touch, whatever ``n``; ``n_pairs`` the pairs drawn.
+
+    Pairs are scored in batches of ``batch_size`` taken in the order their later image arrives
+    (ties in draw order), with batch boundaries at fixed ranks of that order, so the batches —
+    and the values — are the same however the images are chunked, :func:`ms_ssim_diversity`'s
+    single chunk included, even where a kernel's float32 rounding depends on the batch around
+    an image (piq's MS-SSIM does: its final power goes through a vectorised ``pow`` for most
+    elements of a batch and a scalar one for the last few).
+
+    Args: as :func:`ms_ssim_diversity`, with ``n`` (the number of images that will arrive) in
+    place of the images.
+    """
+
+    def __init__(self, n: int, class_ids=None, pairs_per_class: int | None = None, pairs_overall: int | None = None,
+                 seed: int | None = None, data_range: float = 255, *, weights=None, variant: str = "piq",
+                 batch_size: int | None = None):
+        self.pairs_per_class = _check_count("pairs_per_class", defaults.MS_SSIM_PAIRS_PER_CLASS
+                                            if pairs_per_class is None else pairs_per_class)
+        self.pairs_overall = _check_count("pairs_overall", defaults.MS_SSIM_PAIRS_OVERALL
+                                          if pairs_overall is None else pairs_overall)
+        self.seed = _check_count("seed", defaults.SEED if seed is None else seed)
+        self.data_range = _check_data_range(data_range)
+        if variant not in ("piq", "hdgan-code"):
+            raise ValueError(f"variant: expected 'piq' or 'hdgan-code', got {variant!r}")
+        self.variant, self.weights = variant, weights
+        self.batch_size = int(batch_size or defaults.BATCH_SIZE)
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n: expected a positive int (the number of images), got {n!r}")
+        self.n = int(n)
+        self._draw_pairs(_checked_labels(class_ids, self.n))
+        self._values = np.empty(self._a.size, dtype=np.float64)
+        self._pending = np.bincount(self._a, minlength=self.n) + np.bincount(self._b, minlength=self.n)
+        self._by_last = np.argsort(self._b, kind="stable")  # a pair is ready when its later image j arrives
+        self._last_sorted = self._b[self._by_last]
+        self._held: dict[int, torch.Tensor] = {}
+        self._seen, self._scored, self._shape, self.scales, self.peak_held = 0, 0, None, None, 0
+
+    def _draw_pairs(self, labels: np.ndarray | None) -> None:
+        """Pairs ``a[p] < b[p]``: each class in sorted order, then the overall pairs (one rng, in this order)."""
+        rng = np.random.default_rng(self.seed)
+        first, second, self._per_class_slices = [], [], []
+        self.n_classes_skipped, pos = 0, 0
+        if labels is not None:
+            for c in np.unique(labels):
+                idx = np.flatnonzero(labels == c)
+                if idx.size < 2:
+                    self.n_classes_skipped += 1
+                    continue
+                i, j = _sample_pairs(idx.size, self.pairs_per_class, rng)
+                first.append(idx[i])
+                second.append(idx[j])
+                self._per_class_slices.append((_py(c), slice(pos, pos + i.size)))
+                pos += i.size
+        self._n_classwise = pos
+        if self.n >= 2:
+            i, j = _sample_pairs(self.n, self.pairs_overall, rng)
+            first.append(i)
+            second.append(j)
+        self._a = np.concatenate(first) if first else np.zeros(0, np.int64)
+        self._b = np.concatenate(second) if second else np.zeros(0, np.int64)
+
+    @property
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs drawn, ``(i, j)`` int64 arrays, ``i < j``: each class's (sorted classes), then the overall ones."""
+        return self._a.copy(), self._b.copy()
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self._a.size)
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def update(self, images) -> None:
+        """Feed the next images ``[B, C, H, W]`` (uint8, or float in ``[0, data_range]``), in order."""
+        self._feed(_checked_images(images, self.data_range))
+
+    def needed(self, start: int, stop: int) -> np.ndarray:
+        """The indices in ``[start, stop)`` that some pair reads, int64, sorted: the images another process
+        of a sharded run (:mod:`t2ibench.distributed`) keeps for :meth:`update_kept`."""
+        used = np.zeros(self.n, dtype=bool)
+        used[self._a] = used[self._b] = True
+        return np.flatnonzero(used[start:stop]) + start
+
+    def update_kept(self, kept: dict, stop: int) -> None:
+        """Feed images ``seen .. stop - 1`` given only those some pair reads (``kept``: index -> ``[C, H, W]``,
+        at least :meth:`needed`): the others, which no pair reads, stand in as zeros. Values are those of
+        :meth:`update` with every image, since pairs are scored in fixed batches whatever the chunks."""
+        for lo in range(self._seen, stop, self.batch_size):
+            hi = min(lo + self.batch_size, stop)
+            missing = [int(k) for k in self.needed(lo, hi) if int(k) not in kept]
+            if missing:
+                raise ValueError(f"images {missing[:5]} are read by MS-SSIM pairs but were not given")
+            if self._shape is None and not kept:
+                raise ValueError("update_kept: no image given to take the shape from")
+            shape = self._shape or tuple(next(iter(kept.values())).shape)
+            chunk = torch.zeros((hi - lo, *shape), dtype=next(iter(kept.values())).dtype if kept else torch.uint8)
+            for k in range(lo, hi):
+                if k in kept:
+                    chunk[k - lo] = kept[k]
+            self.update(chunk)
+
+    def _feed(self, images: torch.Tensor) -> None:
+        lo, hi = self._seen, self._seen + images.shape[0]
+        if hi > self.n:
+            raise ValueError(f"got {hi} images, {hi - self.n} more than the {self.n} the pairs were drawn for")
+        if self._shape is None:
+            self._shape = tuple(images.shape[1:])
+            size = min(images.shape[2], images.shape[3])
+            if self.variant == "piq":
+                _, self.scales = _resolve_weights(self.weights, size, int(defaults.SSIM_KERNEL_SIZE))
+            else:
+                self.scales = len(defaults.MS_SSIM_WEIGHTS if self.weights is None else self.weights)
+        elif tuple(images.shape[1:]) != self._shape:
+            raise ValueError(f"images: {tuple(images.shape[1:])} from image {lo} on, after {self._shape} before; "
+                             f"expected one shape for all {self.n} images")
+        arrived = [lo + int(k) for k in np.flatnonzero(self._pending[lo:hi])]
+        self._held.update((i, images[i - lo]) for i in arrived)  # views into this chunk, for now
+        ready = int(np.searchsorted(self._last_sorted, hi))  # pairs whose later image has arrived
+        stop = ready if hi == self.n else self._scored + (ready - self._scored) // self.batch_size * self.batch_size
+        fn = ms_ssim if self.variant == "piq" else ms_ssim_hdgan_code
+        for s in range(self._scored, stop, self.batch_size):
+            pos = self._by_last[s:min(s + self.batch_size, stop)]
+            x = torch.stack([self._held[i] for i in self._a[pos].tolist()])
+            y = torch.stack([self._held[j] for j in self._b[pos].tolist()])
+            self._values[pos] = fn(x, y, data_range=self.data_range, weights=self.weights,
+                                   batch_size=self.batch_size).double().numpy()
+        scored = self._by_last[self._scored:stop]
+        self._scored = stop
+        done = np.concatenate([self._a[scored], self._b[scored]])
+        np.subtract.at(self._pending, done, 1)
+        for i in np.unique(done).tolist():
+            if self._pending[i] == 0:
+                del self._held[i]
+        for i in arrived:  # still needed by a later image's pair: a copy, so that the chunk can go
+            if i in self._held:
+                self._held[i] = self._held[i].clone()
+        self._seen = hi
+        self.peak_held = max(self.peak_held, len(self._held))
+
+    def result(self) -> dict:
+        """The protocol's values once all ``n`` images arrived (the dict of :func:`ms_ssim_diversity`)."""
+        if self._seen != self.n:
+            raise ValueError(f"MS-SSIM diversity: {self._seen} of the {self.n} images arrived; the pairs need all")
+        values = self._values
+
+        def finite(v):
+            return v[np.isfinite(v)]
+
+        per_class = {c: float(finite(values[sl]).mean()) for c, sl in self._per_class_slices
+                     if finite(values[sl]).size}
+        cw_mean, cw_std = _stats(np.array(list(per_class.values()), dtype=np.float64))
+        ov_mean, ov_std = _stats(finite(values[self._n_classwise:]))
+        return {
+            "ms_ssim_classwise": cw_mean,
+            "ms_ssim_classwise_std": cw_std,
+            "ms_ssim_overall": ov_mean,
+            "ms_ssim_overall_std": ov_std,
+            "n_pairs_classwise": int(self._n_classwise),
+            "n_pairs_overall": int(values.size - self._n_classwise),
+            "n_classes": len(per_class),
+            "n_classes_skipped": int(self.n_classes_skipped),
+            "scales": int(self.scales),
+            "image_size": [int(self._shape[1]), int(self._shape[2])],
+            "seed": int(self.seed),
+            "variant": self.variant,
+            "n_pairs_nan": int((~np.isfinite(values)).sum()),
+            "per_class": per_class,
+        }
+
+
 def ms_ssim_diversity(images, class_ids=None, pairs_per_class: int | None = None,
                       pairs_overall: int | None = None, seed: int | None = None,
                       data_range: float = 255, *, weights=None, variant: str = "piq",
@@ -194,7 +419,10 @@ def ms_ssim_diversity(images, class_ids=None, pairs_per_class: int | None = None
     Pairs are distinct unordered pairs of different images, drawn without replacement (all
     pairs when a class has no more than requested), deterministically from
     ``np.random.default_rng(seed)``; classes are visited in sorted order, then the overall pairs
-    are drawn from all images. MS-SSIM as :func:`ms_ssim` (fewer scales for small images) with
+    are drawn from all images. The draws need only the number of images and their labels, so
+    :class:`MSSSIMDiversityStream` (which this function feeds the whole array at once) draws
+    them before any image exists and scores images as they arrive. MS-SSIM as :func:`ms_ssim`
+    (fewer scales for small images) with
     ``variant="piq"`` (default), or as HDGAN's released code computes it with
     ``variant="hdgan-code"`` (:func:`ms_ssim_hdgan_code`: always five scales; NaN pair values
     are dropped from the means, as HDGAN's loop does, and counted in ``n_pairs_nan``).
@@ -218,103 +446,9 @@ def ms_ssim_diversity(images, class_ids=None, pairs_per_class: int | None = None
         ``image_size`` ``[H, W]``, ``seed``, ``variant``, ``n_pairs_nan`` and ``per_class``
         ``{class_id: mean}``.
     """
-    if pairs_per_class is None:
-        pairs_per_class = defaults.MS_SSIM_PAIRS_PER_CLASS
-    if pairs_overall is None:
-        pairs_overall = defaults.MS_SSIM_PAIRS_OVERALL
-    if seed is None:
-        seed = defaults.SEED
-    for name, v in (("pairs_per_class", pairs_per_class), ("pairs_overall", pairs_overall), ("seed", seed)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name}: expected an int, got {type(v).__name__}")
-        if v < 0:
-            raise ValueError(f"{name}: must be >= 0, got {v}")
-    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)) or not data_range > 0:
-        raise ValueError(f"data_range: expected a positive number (255 for uint8 images), got {data_range!r}")
-    if variant not in ("piq", "hdgan-code"):
-        raise ValueError(f"variant: expected 'piq' or 'hdgan-code', got {variant!r}")
-
-    k = int(defaults.SSIM_KERNEL_SIZE)
-    if isinstance(images, np.ndarray):
-        images = torch.from_numpy(images)
-    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8:
-        check_images(images[:1], "images", channels=None, min_size=k)  # shape/dtype; uint8 needs no range check
-    else:
-        images = check_images(images, "images", channels=None, min_size=k, data_range=float(data_range))
-    n = images.shape[0]
-
-    if class_ids is not None:
-        if isinstance(class_ids, torch.Tensor):
-            class_ids = class_ids.detach().cpu().numpy()
-        labels = np.asarray(class_ids)
-        if labels.ndim != 1 or labels.shape[0] != n:
-            raise ValueError(f"class_ids: expected {n} labels (one per image), got shape {labels.shape}")
-        if labels.dtype.kind == "f" and not np.isfinite(labels).all():
-            raise ValueError("class_ids: contains NaN or Inf")
-        if labels.dtype.kind not in "iubUSf":
-            raise TypeError(f"class_ids: expected int or str labels, got dtype {labels.dtype}")
-    else:
-        labels = None
-
-    rng = np.random.default_rng(seed)
-    first, second, per_class_slices = [], [], []
-    skipped = 0
-    pos = 0
-    if labels is not None:
-        for c in np.unique(labels):
-            idx = np.flatnonzero(labels == c)
-            if idx.size < 2:
-                skipped += 1
-                continue
-            i, j = _sample_pairs(idx.size, int(pairs_per_class), rng)
-            first.append(idx[i])
-            second.append(idx[j])
-            per_class_slices.append((_py(c), slice(pos, pos + i.size)))
-            pos += i.size
-    n_classwise = pos
-    if n >= 2:
-        i, j = _sample_pairs(n, int(pairs_overall), rng)
-        first.append(i)
-        second.append(j)
-    a = np.concatenate(first) if first else np.zeros(0, np.int64)
-    b = np.concatenate(second) if second else np.zeros(0, np.int64)
-
-    size = min(images.shape[2], images.shape[3])
-    if variant == "piq":
-        _, scales = _resolve_weights(weights, size, k)
-        fn = ms_ssim
-    else:
-        scales = len(defaults.MS_SSIM_WEIGHTS if weights is None else weights)
-        fn = ms_ssim_hdgan_code
-    bs = int(batch_size or defaults.BATCH_SIZE)
-    if bs < 1:
-        raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
-    values = np.empty(a.size, dtype=np.float64)
-    for s in range(0, a.size, bs):
-        ia, ib = torch.from_numpy(a[s:s + bs]), torch.from_numpy(b[s:s + bs])
-        values[s:s + bs] = fn(images[ia], images[ib], data_range=data_range, weights=weights,
-                              batch_size=bs).double().numpy()
-
-    def finite(v):
-        return v[np.isfinite(v)]
-
-    per_class = {c: float(finite(values[sl]).mean()) for c, sl in per_class_slices if finite(values[sl]).size}
-    cw_mean, cw_std = _stats(np.array(list(per_class.values()), dtype=np.float64))
-    ov_mean, ov_std = _stats(finite(values[n_classwise:]))
-    return {
-        "ms_ssim_classwise": cw_mean,
-        "ms_ssim_classwise_std": cw_std,
-        "ms_ssim_overall": ov_mean,
-        "ms_ssim_overall_std": ov_std,
-        "n_pairs_classwise": int(n_classwise),
-        "n_pairs_overall": int(a.size - n_classwise),
-        "n_classes": len(per_class),
-        "n_classes_skipped": int(skipped),
-        "scales": int(scales),
-        "image_size": [int(images.shape[2]), int(images.shape[3])],
-        "seed": int(seed),
-        "variant": variant,
-        "n_pairs_nan": int((~np.isfinite(values)).sum()),
-        "per_class": per_class,
-    }
-
+    _check_data_range(data_range)
+    images = _checked_images(images, data_range)
+    stream = MSSSIMDiversityStream(images.shape[0], class_ids, pairs_per_class, pairs_overall, seed, data_range,
+                                   weights=weights, variant=variant, batch_size=batch_size)
+    stream._feed(images)
+    return stream.result()
