@@ -11,9 +11,14 @@ positive semi-definite matrix ``M`` similar to it, so ``Tr (S1 S2)^{1/2} = sum_i
 * **Cholesky path** (positive-definite ``S1``): ``S1 = L L^T`` and ``M = L^T S2 L``
   (``L^{-1} S1 S2 L = L^T S2 L``). One Cholesky factorisation, two matrix products and one
   eigenvalues-only symmetric solve (``torch.linalg.eigvalsh``, float64): the floor of this
-  computation, measured 8-12x faster than ``scipy.linalg.sqrtm`` at d = 2048 on a shared 2-core
-  machine. If ``S1`` is numerically singular and ``S2`` is not, the roles swap
-  (``S1 S2`` and ``S2 S1`` have the same eigenvalues).
+  computation. Measured at d = 2048 on a 2-core machine shared with other jobs (indicative):
+  15x faster than ``np.real(scipy.linalg.sqrtm(S1 @ S2))`` with both at their default threads,
+  34x with two busy-looping processes added (sqrtm's multi-threaded Schur form collapses on busy
+  cores), 8x against sqrtm restricted to one BLAS thread; values equal to 6.5e-15 relative.
+  LAPACK's ``dsygst`` would form ``L^T S2 L`` in a quarter of the flops (12x against one-thread
+  sqrtm), but through scipy's OpenBLAS, whose threads cannot be limited at run time and which
+  ran 1.7-5x slower than this path on busy cores. If ``S1`` is numerically singular and ``S2`` is
+  not, the roles swap (``S1 S2`` and ``S2 S1`` have the same eigenvalues).
 * **eigh path** (both numerically singular): ``A = S1^{1/2}`` from a symmetric eigendecomposition
   (negative round-off eigenvalues clipped to 0) and ``M = A S2 A``.
 
@@ -28,7 +33,7 @@ return complex parts or need pytorch-fid's +eps*I retry). The symmetric eigenval
 one intra-op thread (:func:`t2ibench.metrics.gaussian_window.single_thread`): its tridiagonal
 reduction is a loop of memory-bound matrix-vector steps, each a synchronisation point, and with
 two threads it ran 2-5x *slower* on two cores shared with other processes; the products and the
-factorisation keep torch's threads.
+factorisation (BLAS-3, few synchronisation points) keep torch's threads.
 
 Accuracy, measured against closed forms (covariances sharing an eigenbasis, where
 ``Tr (S1 S2)^{1/2} = sum_i sqrt(a_i b_i)``; d = 64–2048; ``tests/test_frechet.py``):
