@@ -206,3 +206,12 @@ def test_quick_run_writes_json_and_markdown_with_machine_versions_and_date(tmp_p
     md = (tmp_path / "smoke.md").read_text()
     assert "speed-up" in md and m["cpu_model"] in md and "Values side by side" in md
     assert "speed-up" in proc.stdout
+
+
+def test_memory_child_reports_its_own_peak_not_its_parents():
+    """A child started from a large process reports its own peak RSS (getrusage's ru_maxrss would
+    carry the parent's over fork and exec)."""
+    big = np.ones(600 * 2 ** 20 // 8)  # this test process holds 600 MB more when the child is forked
+    proc = subprocess.run([sys.executable, "-c", "from t2ibench.perf.memory import peak_rss_mb; print(peak_rss_mb())"],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    assert 0 < float(proc.stdout) < big.nbytes / 2 ** 20

@@ -3,7 +3,7 @@
 Each N runs ``python -m t2ibench.perf.memory N ...`` (a fresh interpreter, so the peak is that
 evaluation's own): ``t2ibench.engine.evaluate`` of the generator on ``shapes`` with the
 pipeline's metrics, caches warm. The child reports its peak resident set size
-(``getrusage(RUSAGE_SELF).ru_maxrss``), wall time (evaluation only, not the imports) and, on
+(:func:`peak_rss_mb`: ``VmHWM``), wall time (evaluation only, not the imports) and, on
 CUDA, ``torch.cuda.max_memory_allocated``. The slope (MB and s per 1,000 images) is the
 least-squares line through the points. Target (issue 15): ``peak(N_max) <= 1.2 x peak(N_min) +
 features(N_max)``, the feature matrices being ``N x sum(D) x 12`` bytes — every generated image's
@@ -43,6 +43,21 @@ def feature_width(dataset, device: str) -> int:
     return width
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB: ``VmHWM`` of ``/proc/self/status`` (Linux; reset by
+    ``exec``), else ``getrusage``'s ``ru_maxrss``, which Linux carries over from the parent at ``fork``
+    and keeps across ``exec`` — so a child started from a large process would report the parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    scale = 1 if sys.platform != "darwin" else 1024  # kB on Linux, bytes on macOS
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / scale
+
+
 def child(n: int, seed: int, device: str) -> dict:
     """Run one evaluation of ``n`` images in this process; its peak memory and time (JSON-ready)."""
     import torch
@@ -57,7 +72,7 @@ def child(n: int, seed: int, device: str) -> dict:
         evaluate(GENERATOR, dataset, metrics=list(PIPELINE_METRICS), n_images=n, seed=seed, device=device,
                  allow_small_n=True, progress=False)
     seconds = time.perf_counter() - t0
-    out = {"n": n, "seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    out = {"n": n, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
     if device.startswith("cuda"):
         out["cuda_peak_mb"] = torch.cuda.max_memory_allocated() / MB
     return out

@@ -119,6 +119,8 @@ def render_markdown(result: dict) -> str:
              *(f"- {line}" for line in target_lines(result["rows"])), ""]
     if result.get("errors"):
         lines += ["## Errors", "", *(f"- {e}" for e in result["errors"]), ""]
+    if result.get("notes"):
+        lines += ["## Notes", "", *(f"- {n}" for n in result["notes"]), ""]
     return "\n".join(lines)
 
 

@@ -100,7 +100,7 @@ def run(args) -> dict:
     sizes = SIZES[args.mode]
     loads = list(LOAD_CONDITIONS) if args.load == "both" else [args.load]
     result = {"date": utc_now(), "machine": machine_info(), "versions": versions(),
-              "config": {"command": "python -m t2ibench.perf " + " ".join(sys.argv[1:]), "mode": args.mode,
+              "config": {"command": " ".join(["python -m t2ibench.perf", *sys.argv[1:]]), "mode": args.mode,
                          "sizes": sizes, "seed": args.seed, "devices": args.devices, "loads": loads,
                          "load_workers": args.load_workers, "measurements": args.only, "generator": GENERATOR,
                          "dataset": DATASET},
