@@ -44,3 +44,20 @@ def benchmark_script():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """The 60-image toy dataset of tests/toy.py (the engine tests' dataset)."""
+    from toy import ToyDataset
+
+    return ToyDataset(60)
+
+
+@pytest.fixture
+def few_ms_ssim_pairs(monkeypatch):
+    """The MS-SSIM protocol's 400 pairs per class cost minutes on 2 cores; the engine logic needs few."""
+    from t2ibench import defaults
+
+    monkeypatch.setattr(defaults, "MS_SSIM_PAIRS_PER_CLASS", 20)
+    monkeypatch.setattr(defaults, "MS_SSIM_PAIRS_OVERALL", 40)

@@ -13,23 +13,12 @@ from t2ibench import evaluate
 from t2ibench.engine import evaluation_plan
 from t2ibench.generators.reference import RealImages, RealMismatchedImages, UniformNoise
 
-from toy import ToyDataset, ToyExtractor
+from toy import ToyExtractor
 
 METRICS = ["fid@toy", "kid@toy", "is@toy", "ssim", "ms-ssim"]
 
 
-@pytest.fixture(scope="module")
-def toy():
-    return ToyDataset(60)
-
-
-@pytest.fixture(autouse=True)
-def _few_ms_ssim_pairs(monkeypatch):
-    """The protocol's 400 pairs per class cost minutes on 2 cores; the engine logic needs few."""
-    from t2ibench import defaults
-
-    monkeypatch.setattr(defaults, "MS_SSIM_PAIRS_PER_CLASS", 20)
-    monkeypatch.setattr(defaults, "MS_SSIM_PAIRS_OVERALL", 40)
+pytestmark = pytest.mark.usefixtures("few_ms_ssim_pairs")  # tests/conftest.py
 
 
 def test_real_is_the_ceiling_and_noise_the_floor(toy):

@@ -11,22 +11,11 @@ import torch
 from t2ibench import engine, evaluate
 from t2ibench.generators.reference import UniformNoise
 
-from toy import ToyDataset
 
 METRICS = ["fid@toy", "kid@toy", "is@toy", "ssim", "ms-ssim"]
 
 
-@pytest.fixture(scope="module")
-def toy():
-    return ToyDataset(60)
-
-
-@pytest.fixture(autouse=True)
-def _few_ms_ssim_pairs(monkeypatch):
-    from t2ibench import defaults
-
-    monkeypatch.setattr(defaults, "MS_SSIM_PAIRS_PER_CLASS", 20)
-    monkeypatch.setattr(defaults, "MS_SSIM_PAIRS_OVERALL", 40)
+pytestmark = pytest.mark.usefixtures("few_ms_ssim_pairs")  # tests/conftest.py
 
 
 class InLine:
