@@ -17,10 +17,10 @@ from t2ibench.io import write_json
 _PACKAGES = ("t2ibench", "torch", "torchvision", "numpy", "scipy", "torch-fidelity", "piq", "open_clip_torch")
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages a number depends on (``None`` if absent)."""
+def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Installed versions of the packages a number depends on, and of ``extra`` ones (``None`` if absent)."""
     out = {"python": platform.python_version()}
-    for name in _PACKAGES:
+    for name in (*_PACKAGES, *extra):
         try:
             out[name] = version(name)
         except PackageNotFoundError:

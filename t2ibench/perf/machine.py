@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import platform
 import time
-from importlib.metadata import PackageNotFoundError, version
 
 import torch
 
@@ -47,13 +46,7 @@ def gpus() -> list[dict]:
 
 def versions() -> dict[str, str | None]:
     """Versions of t2ibench, its numeric dependencies and the peers measured against."""
-    out = package_versions()
-    for name in PEER_PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
+    return package_versions(tuple(PEER_PACKAGES))
 
 
 def machine_info() -> dict:
