@@ -13,11 +13,12 @@ import torch
 
 
 def check_images(x, name: str = "images", *, channels: int | None = 3, min_size: int = 1,
-                 data_range: float = 255.0) -> torch.Tensor:
+                 data_range: float = 255.0, keep_uint8: bool = False) -> torch.Tensor:
     """Validate an image batch ``[N, C, H, W]`` and return it as a float32 tensor.
 
     uint8 tensors are accepted as they are; floating tensors must be finite and lie in
-    ``[0, data_range]``. Returns a tensor of the same values in float32.
+    ``[0, data_range]``. Returns a tensor of the same values in float32 (a uint8 tensor itself
+    when ``keep_uint8``: for consumers that convert chunk by chunk).
     """
     if isinstance(x, np.ndarray):  # torch refuses negative strides (a flipped view such as x[:, ::-1])
         x = torch.from_numpy(x.copy() if any(s < 0 for s in x.strides) else x)
@@ -32,7 +33,7 @@ def check_images(x, name: str = "images", *, channels: int | None = 3, min_size:
     if min(x.shape[2], x.shape[3]) < min_size:
         raise ValueError(f"{name}: images are {x.shape[2]}x{x.shape[3]}, at least {min_size}x{min_size} is needed")
     if x.dtype == torch.uint8:
-        return x.float()
+        return x if keep_uint8 else x.float()
     if not torch.is_floating_point(x):
         raise TypeError(f"{name}: expected dtype uint8 or a floating dtype, got {x.dtype}")
     if not torch.isfinite(x).all():

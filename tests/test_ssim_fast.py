@@ -14,7 +14,7 @@ import torch
 
 from t2ibench import defaults
 from t2ibench.metrics import ms_ssim, ms_ssim_scales, ssim
-from t2ibench.metrics.gaussian_window import gaussian_kernel_1d, images_per_chunk, single_thread
+from t2ibench.metrics.gaussian_window import filter_valid, gaussian_kernel_1d, images_per_chunk, single_thread
 
 
 def _pairs(n, c, h, w, seed, flat=False):
@@ -49,6 +49,24 @@ def test_separable_window_is_piqs_dense_window():
         if size % 2:
             dense = gaussian_filter(size, sigma, dtype=torch.float64)[0]
             torch.testing.assert_close(g[:, None] * g[None, :], dense, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+@pytest.mark.parametrize("shape,k", [((64, 37), 11), ((11, 5), 11), ((40, 29), 7), ((30, 23), 1)])
+def test_banded_filter_is_scipys_valid_correlation(dim, shape, k):
+    """filter_valid (banded matrix products, blocks of BAND_BLOCK outputs plus a remainder) equals
+    scipy.ndimage.correlate1d in float64, cropped to the valid part."""
+    from scipy.ndimage import correlate1d
+
+    rng = np.random.default_rng(k + dim)
+    t = rng.normal(size=shape if dim == 0 else shape[::-1])
+    kernel = gaussian_kernel_1d(k, 1.5, dtype=torch.float64)
+    ours = filter_valid(torch.from_numpy(t), kernel, dim).numpy()
+    full = correlate1d(t, kernel.numpy(), axis=dim, mode="constant", origin=0)
+    half = k // 2
+    ref = full[half:t.shape[0] - half] if dim == 0 else full[:, half:t.shape[1] - half]
+    assert ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("shape,flat", [((40, 3, 64, 64), False), ((6, 3, 45, 70), False), ((5, 1, 96, 64), False),

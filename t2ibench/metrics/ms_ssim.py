@@ -100,7 +100,7 @@ def ms_ssim(x, y, data_range: float = 255, weights=None, *, kernel_size: int | N
     sigma = float(kernel_sigma or defaults.SSIM_SIGMA)
     if k < 1 or k % 2 == 0:
         raise ValueError(f"kernel_size: must be a positive odd number, got {k}")
-    x, y = _check_pair(x, y, data_range, k)
+    x, y = _check_pair(x, y, data_range, k, keep_uint8=True)
     w, _ = _resolve_weights(weights, min(x.shape[2], x.shape[3]), k)
     w = torch.tensor(defaults.MS_SSIM_WEIGHTS, dtype=torch.float32) if w is None else w / w.sum()
     kernel = gaussian_kernel_1d(k, sigma)
@@ -115,6 +115,7 @@ def _piq_ms_ssim(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c1: flo
     mcs, ssim_val = [], None
     for level in range(weights.numel()):
         if level:
+            x, y = x.float(), y.float()  # uint8 at the first scale; no-op afterwards
             pad = max(x.shape[2] % 2, x.shape[3] % 2)
             x = torch.nn.functional.pad(x, [pad, 0, pad, 0], mode="replicate")
             y = torch.nn.functional.pad(y, [pad, 0, pad, 0], mode="replicate")

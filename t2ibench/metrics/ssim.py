@@ -37,7 +37,10 @@ from t2ibench.metrics.gaussian_window import gaussian_kernel_1d, images_per_chun
 from t2ibench.validation import check_images, check_same_shape
 
 
-def _check_pair(x, y, data_range, min_size: int, channels=None) -> tuple[torch.Tensor, torch.Tensor]:
+def _check_pair(x, y, data_range, min_size: int, channels=None,
+                keep_uint8: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validated ``x``, ``y`` as float32 tensors of one shape (``keep_uint8``: two uint8 tensors
+    stay uint8, for the functions that convert chunk by chunk)."""
     if isinstance(data_range, bool) or not isinstance(data_range, (int, float)) or not data_range > 0:
         raise ValueError(f"data_range: expected a positive number (255 for uint8 images), got {data_range!r}")
     import numpy as np
@@ -49,8 +52,9 @@ def _check_pair(x, y, data_range, min_size: int, channels=None) -> tuple[torch.T
                 and int(t.max()) > data_range):
             raise ValueError(f"{name}: uint8 values up to {int(t.max())} exceed data_range={data_range} "
                              "(use data_range=255 for uint8 images)")
-    x = check_images(x, "x", channels=channels, min_size=min_size, data_range=float(data_range))
-    y = check_images(y, "y", channels=channels, min_size=min_size, data_range=float(data_range))
+    keep = keep_uint8 and all(isinstance(t, torch.Tensor) and t.dtype == torch.uint8 for t in (x, y))
+    x = check_images(x, "x", channels=channels, min_size=min_size, data_range=float(data_range), keep_uint8=keep)
+    y = check_images(y, "y", channels=channels, min_size=min_size, data_range=float(data_range), keep_uint8=keep)
     check_same_shape(x, y, ("x", "y"))
     return x, y
 
@@ -93,7 +97,7 @@ def ssim(x, y, data_range: float = 255, *, downsample: bool = False, kernel_size
     sigma = float(kernel_sigma or defaults.SSIM_SIGMA)
     if k < 1 or k % 2 == 0:
         raise ValueError(f"kernel_size: must be a positive odd number, got {k}")
-    x, y = _check_pair(x, y, data_range, k)
+    x, y = _check_pair(x, y, data_range, k, keep_uint8=True)
     if downsample:
         f = downsample_factor(x.shape[2], x.shape[3])
         if min(x.shape[2], x.shape[3]) // f < k:
@@ -106,7 +110,7 @@ def ssim(x, y, data_range: float = 255, *, downsample: bool = False, kernel_size
 
     def fn(a, b):
         if f > 1:  # Wang's ssim.m: average f x f blocks (piq's avg_pool2d, remainder dropped)
-            a, b = torch.nn.functional.avg_pool2d(a, f), torch.nn.functional.avg_pool2d(b, f)
+            a, b = torch.nn.functional.avg_pool2d(a.float(), f), torch.nn.functional.avg_pool2d(b.float(), f)
         return ssim_channel_means(a, b, kernel, c1, c2)[0].mean(dim=1)
 
     shape = (x.shape[0], x.shape[1], x.shape[2] // f, x.shape[3] // f)
