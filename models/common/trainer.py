@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import time
 from pathlib import Path
 
@@ -53,18 +52,11 @@ from models.common.checkpoint import load_training_state, save_training_state
 from models.common.ema import EMA
 from models.common.phases import learning_rate, make_optimizer, phase_at, set_learning_rate, total_epochs
 from models.common.gan import TextToImageGAN, to_uint8
+from t2ibench import distributed
 from t2ibench.evaluators.training import epoch_order
 
 CHECKPOINT = "checkpoint.safetensors"
 SAMPLE_GRID = 8
-
-
-def _distributed() -> tuple[int, int]:
-    """``(rank, world_size)``; initialises the process group when launched by torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
 def _average_gradients(params, world: int) -> None:
@@ -125,10 +117,11 @@ class GANTrainer:
 
     def __init__(self, model: TextToImageGAN, data, out_dir, device="cpu", seed: int = 0, progress: bool = True,
                  sample_text=None, amp: bool = True, probe=None, init_report=None):
-        self.rank, self.world = _distributed()
-        if self.world > 1 and torch.cuda.is_available():
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-        self.device = torch.device(device)
+        # under torchrun: join the process group (t2ibench.distributed, as the sharded evaluation does);
+        # "cuda" becomes this rank's cuda:LOCAL_RANK
+        ranks = distributed.ranks()
+        self.rank, self.world = ranks.rank, ranks.world
+        self.device = torch.device(distributed.setup(str(device)))
         self.model, self.data, self.seed = model.to(self.device), data, int(seed)
         if getattr(model, "text_encoder", None) is not None:  # shared with ``data``: each rank encodes on its GPU
             model.text_encoder.to(self.device)
