@@ -461,6 +461,8 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         n_images = len(plan)
     n_images = len(dataset) if n_images is None else n_images
     notes = []
+    if getattr(generator, "weights_warning", None):  # e.g. a released generator's unreleased text encoder
+        _warn(notes, f"generator {generator_name!r}: {generator.weights_warning}")
     protocols = _metric_protocols(metrics, dataset, plan, notes)
 
     # Every check that can fail happens before any image is generated.

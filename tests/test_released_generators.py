@@ -442,6 +442,9 @@ def test_eval_scores_a_released_generator_with_the_released_damsm(tmp_path, shap
                  "--weights-format", "attngan=attngan-release", "--generator-text-encoder", f"attngan={damsm}"]) == 0
     result = json.loads((out / "result.json").read_text())
     assert result["n_images"] == 4 and 0 < result["metrics"]["ssim"]["value"] < 1
+    # the DAMSM files built here are no released file: the result says so
+    assert any(w.startswith("generator 'attngan': text encoder: unknown weights") and "text_encoder9.pth" in w
+               for w in result["warnings"]), result["warnings"]
     images = ImageStore.existing(out / "images").head(4)
     captions = [str(c) for c in evaluation_plan(shapes_test, 4, 0)]
     text = ReleasedTextEncoder("shapes", damsm).encode_each(captions)

@@ -185,6 +185,14 @@ class ZooGenerator:
             fingerprint["output_index"] = self.output_index
         return fingerprint
 
+    @property
+    def weights_warning(self) -> str | None:
+        """``None``, or the sentence a released generator's text encoder files carry when they are no
+        released file (:class:`models.common.released.ReleasedTextEncoder`); the engine puts it in
+        every result's warnings."""
+        note = self.info.get("text_encoder_warning")
+        return f"text encoder: {note}" if note else None
+
     @torch.no_grad()
     def generate(self, captions: Sequence[str], seed: int = 0) -> torch.Tensor:
         """uint8 ``[N, 3, H, W]``; row ``j`` from noise seed ``seed + j``, computed in a fixed batch of

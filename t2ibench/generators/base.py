@@ -10,6 +10,11 @@ The engine calls ``generate(batch, seed=run_seed + index_of_first_caption)``, so
 image depends only on the run seed and its caption's position in the evaluation plan.
 :func:`run_aligned` also removes the float rounding that depends on the batch around a
 caption (the zoo uses it): then images are bit-for-bit independent of the batch size.
+
+Optional attributes the engine reads: ``fingerprint`` (what makes two loaded generators draw the
+same images: kept images are reused only for the same one) and ``weights_warning`` (``None``, or a
+sentence about the files the generator was loaded from, e.g. a text encoder that is no released
+file; every result computed with it carries that sentence in ``EvalResult.warnings``).
 """
 from __future__ import annotations
 
