@@ -9,15 +9,13 @@ The trace of the matrix square root is computed from eigenvalues instead of
 positive semi-definite matrix ``M`` similar to it, so ``Tr (S1 S2)^{1/2} = sum_i sqrt(lambda_i(M))``:
 
 * **Cholesky path** (positive-definite ``S1``): ``S1 = L L^T`` and ``M = L^T S2 L``
-  (``L^{-1} S1 S2 L = L^T S2 L``). One Cholesky factorisation, two matrix products and one
-  eigenvalues-only symmetric solve (``torch.linalg.eigvalsh``, float64): the floor of this
-  computation. Measured at d = 2048 on a 2-core machine shared with other jobs (indicative):
-  15x faster than ``np.real(scipy.linalg.sqrtm(S1 @ S2))`` with both at their default threads,
-  34x with two busy-looping processes added (sqrtm's multi-threaded Schur form collapses on busy
-  cores), 8x against sqrtm restricted to one BLAS thread; values equal to 6.5e-15 relative.
-  LAPACK's ``dsygst`` would form ``L^T S2 L`` in a quarter of the flops (12x against one-thread
-  sqrtm), but through scipy's OpenBLAS, whose threads cannot be limited at run time and which
-  ran 1.7-5x slower than this path on busy cores. If ``S1`` is numerically singular and ``S2`` is
+  (``L^{-1} S1 S2 L = L^T S2 L``). LAPACK's ``dpotrf`` (the factor), ``dsygst`` (``L^T S2 L``
+  in ``d^3`` flops, a quarter of two matrix products) and one eigenvalues-only symmetric solve
+  (``dsyevr``), all float64 through scipy's LAPACK: the floor of this computation. Measured at
+  d = 2048 on this project's 2-core machine: 0.89 s idle and 1.0 s beside two busy processes,
+  against 10-12 s and 39 s for ``np.real(scipy.linalg.sqrtm(S1 @ S2))`` (``python -m
+  t2ibench.perf --only frechet``); torch's ``cholesky`` + two products + ``eigvalsh`` (the
+  previous version, MKL) took 1.1 s and 1.7 s. If ``S1`` is numerically singular and ``S2`` is
   not, the roles swap (``S1 S2`` and ``S2 S1`` have the same eigenvalues).
 * **eigh path** (both numerically singular): ``A = S1^{1/2}`` from a symmetric eigendecomposition
   (negative round-off eigenvalues clipped to 0) and ``M = A S2 A``.
@@ -29,11 +27,13 @@ pivot <= 0), or a pivot is within its own round-off, ``L_kk^2 <= d * eps * S_kk`
 the feature is a linear combination of the previous ones up to round-off). Covariances of
 ``n <= d`` samples (rank ``n - 1``) and constant features always meet it. Both paths are backward
 stable; tiny negative eigenvalues of ``M`` from round-off are clipped to 0 (where sqrtm would
-return complex parts or need pytorch-fid's +eps*I retry). The symmetric eigenvalue solve runs on
-one intra-op thread (:func:`t2ibench.metrics.gaussian_window.single_thread`): its tridiagonal
-reduction is a loop of memory-bound matrix-vector steps, each a synchronisation point, and with
-two threads it ran 2-5x *slower* on two cores shared with other processes; the products and the
-factorisation (BLAS-3, few synchronisation points) keep torch's threads.
+return complex parts or need pytorch-fid's +eps*I retry).
+
+Threads: every LAPACK call runs on one BLAS thread (:func:`blas_threads`, through threadpoolctl).
+Measured at d = 2048 on 2 cores, idle / beside two busy processes: one thread 0.89 s / 1.0 s; two
+threads for the factorisation and ``dsygst`` 0.76 s / 1.5-3.8 s; two threads throughout 0.54 s /
+1.8 s. OpenBLAS's threads spin while they wait for each other, and on shared cores that costs
+more than the second core brings (the same collapse makes ``sqrtm`` 3-4x slower there).
 
 Accuracy, measured against closed forms (covariances sharing an eigenbasis, where
 ``Tr (S1 S2)^{1/2} = sum_i sqrt(a_i b_i)``; d = 64–2048; ``tests/test_frechet.py``):
@@ -52,39 +52,62 @@ between *fitted* Gaussians (singular covariance, small-sample bias) for the prot
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-import torch
 
 from t2ibench import defaults
-from t2ibench.metrics.gaussian_window import single_thread
 from t2ibench.validation import check_features
 
 
-def _psd_sqrt(sigma: torch.Tensor) -> torch.Tensor:
-    w, v = torch.linalg.eigh(sigma)
-    return (v * w.clamp_min(0.0).sqrt()) @ v.mT
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
-def _cholesky_factor(sigma: torch.Tensor) -> torch.Tensor | None:
-    """Lower Cholesky factor ``L`` (``L L^T = sigma``), or None when ``sigma`` is numerically
-    singular: the factorisation fails or a pivot ``L_kk^2 <= d * eps * sigma_kk`` (module docstring)."""
-    factor, info = torch.linalg.cholesky_ex(sigma)
-    if int(info) != 0:
+def blas_threads(n: int):
+    """Context manager: the BLAS libraries scipy and numpy loaded (OpenBLAS, MKL) use ``n`` threads
+    inside the block (threadpoolctl); the previous counts come back after it."""
+    return _blas_controller().limit(limits=max(1, int(n)), user_api="blas")
+
+
+def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh(sigma)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+def _cholesky_factor(sigma: np.ndarray) -> np.ndarray | None:
+    """Lower Cholesky factor ``L`` (``L L^T = sigma``; LAPACK ``dpotrf``, upper triangle zero), or None
+    when ``sigma`` is numerically singular: the factorisation fails or a pivot
+    ``L_kk^2 <= d * eps * sigma_kk`` (module docstring)."""
+    from scipy.linalg import lapack
+
+    factor, info = lapack.dpotrf(sigma, lower=1, clean=1)
+    if info != 0:
         return None
     d = sigma.shape[0]
-    if bool((factor.diagonal() ** 2 <= d * torch.finfo(sigma.dtype).eps * sigma.diagonal()).any()):
+    if bool((np.diag(factor) ** 2 <= d * np.finfo(np.float64).eps * np.diag(sigma)).any()):
         return None
     return factor
 
 
-def _similar_psd(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
-    """A symmetric PSD matrix with the eigenvalues of ``sigma1 @ sigma2`` (module docstring)."""
-    for a, b in ((sigma1, sigma2), (sigma2, sigma1)):
-        factor = _cholesky_factor(a)
-        if factor is not None:
-            return factor.mT @ b @ factor
-    root = _psd_sqrt(sigma1)
-    return root @ sigma2 @ root
+def _similar_psd(sigma1: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
+    """A symmetric PSD matrix with the eigenvalues of ``sigma1 @ sigma2`` (module docstring); its lower
+    triangle is the one to read (``dsygst`` writes only that one)."""
+    from scipy.linalg import lapack
+
+    with blas_threads(1):
+        for a, b in ((sigma1, sigma2), (sigma2, sigma1)):
+            factor = _cholesky_factor(a)
+            if factor is not None:
+                middle, info = lapack.dsygst(b, factor, itype=2, lower=1)  # L^T b L
+                if info != 0:
+                    raise RuntimeError(f"LAPACK dsygst failed (info {info})")
+                return middle
+        root = _psd_sqrt(sigma1)
+        return root @ sigma2 @ root
 
 
 def _check_gaussian(mu, sigma, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,10 +135,12 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     if mu1.shape != mu2.shape:
         raise ValueError(f"mu1 and mu2: the two Gaussians have different dimensions: {mu1.shape[0]} and "
                          f"{mu2.shape[0]}")
-    middle = _similar_psd(torch.from_numpy(sigma1), torch.from_numpy(sigma2))
-    with single_thread():
-        eig = torch.linalg.eigvalsh(middle).clamp_min(0.0)
-    trace_sqrt = float(eig.sqrt().sum())
+    from scipy.linalg import eigvalsh
+
+    middle = _similar_psd(sigma1, sigma2)
+    with blas_threads(1):
+        eig = eigvalsh(middle, lower=True, driver="evr", check_finite=False, overwrite_a=True)  # dsyevr
+    trace_sqrt = float(np.sqrt(np.clip(eig, 0.0, None)).sum())
     diff = mu1 - mu2
     value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt
     return float(max(value, 0.0))

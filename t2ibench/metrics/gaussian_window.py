@@ -46,11 +46,11 @@ CHUNK_ELEMENTS = 2 ** 19
 def single_thread():
     """Run the block on one torch intra-op thread, then restore the previous count.
 
-    With :func:`map_chunks`, the one place where the metrics change thread handling. Used
-    around work made of many small operations (the pixel metrics, through :func:`map_chunks`)
-    or BLAS-2-bound loops (the symmetric eigenvalue solve of the Fréchet distance), where an
-    OpenMP team's synchronisation costs more than the second core brings, and collapses when
-    the cores are shared with other processes. ``torch.set_num_threads`` is process-wide:
+    With :func:`map_chunks`, the torch side of the metrics' thread handling (the Fréchet
+    distance limits scipy's BLAS threads the same way: :func:`t2ibench.metrics.frechet.blas_threads`).
+    Used around work made of many small operations (the pixel metrics, through
+    :func:`map_chunks`), where an OpenMP team's synchronisation costs more than the second core
+    brings, and collapses when the cores are shared with other processes. ``torch.set_num_threads`` is process-wide:
     other Python threads running torch code meanwhile also get one thread.
     """
     before = torch.get_num_threads()
