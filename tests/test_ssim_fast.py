@@ -159,3 +159,13 @@ def test_single_thread_restores_the_thread_count():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("shape", [(7, 3, 64, 64), (3, 1, 45, 70), (2, 3, 200, 180)])
+def test_identical_images_score_exactly_one(shape):
+    """SSIM(x, x) = MS-SSIM(x, x) = 1 to the last bit (uint8 and float inputs): the cs numerator and
+    denominator are rounded the same way."""
+    x = torch.from_numpy(np.random.default_rng(sum(shape)).integers(0, 256, size=shape, dtype=np.uint8))
+    for v in (x, x.float()):
+        assert torch.equal(ssim(v, v), torch.ones(shape[0]))
+        assert torch.equal(ms_ssim(v, v), torch.ones(shape[0]))

@@ -179,9 +179,10 @@ def ssim_channel_means(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c
     filtered = filter_valid(moments.view(h, 4 * nc * w), kernel, 0)
     filtered = filter_valid(filtered.view(hh * 4 * nc, w), kernel, 1)
     mu_a, mu_b, e_sq, e_ab = filtered.view(hh, 4, nc, ww).unbind(1)
-    # cs = (2 (E[ab] - mu_a mu_b) + C2) / (E[a^2 + b^2] - mu_a^2 - mu_b^2 + C2)
-    cs = e_ab.mul(2.0).add_(c2).addcmul_(mu_a, mu_b, value=-2.0)
-    cs.div_(e_sq.add(c2).addcmul_(mu_a, mu_a, value=-1.0).addcmul_(mu_b, mu_b, value=-1.0))
+    # cs = (2 (E[ab] - mu_a mu_b) + C2) / ((E[a^2 + b^2] - (mu_a^2 + mu_b^2)) + C2), rounded so that
+    # identical images give exactly 1 (numerator and denominator then differ by exact factors of 2)
+    cs = e_ab.sub(mu_a * mu_b).mul_(2.0).add_(c2)
+    cs.div_(e_sq.sub(torch.mul(mu_a, mu_a).addcmul_(mu_b, mu_b)).add_(c2))
     # luminance with mu_x = mu_a + mean_x: s / (s + (mu_x - mu_y)^2), s = 2 mu_x mu_y + C1
     mu_x, mu_y = mu_a.add(mean_x), mu_b.add(mean_y)
     s = torch.mul(mu_x, mu_y).mul_(2.0).add_(c1)
