@@ -14,7 +14,8 @@ import torch
 
 from t2ibench import defaults
 from t2ibench.metrics import ms_ssim, ms_ssim_scales, ssim
-from t2ibench.metrics.gaussian_window import filter_valid, gaussian_kernel_1d, images_per_chunk, single_thread
+from t2ibench.metrics.gaussian_window import filter_valid, gaussian_kernel_1d, images_per_chunk
+from t2ibench.metrics.threads import single_thread
 
 
 def _pairs(n, c, h, w, seed, flat=False):

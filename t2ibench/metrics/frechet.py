@@ -29,7 +29,7 @@ the feature is a linear combination of the previous ones up to round-off). Covar
 stable; tiny negative eigenvalues of ``M`` from round-off are clipped to 0 (where sqrtm would
 return complex parts or need pytorch-fid's +eps*I retry).
 
-Threads: every LAPACK call runs on one BLAS thread (:func:`blas_threads`, through threadpoolctl).
+Threads: every LAPACK call runs on one BLAS thread (:func:`t2ibench.metrics.threads.blas_threads`).
 Measured at d = 2048 on 2 cores, idle / beside two busy processes: one thread 0.89 s / 1.0 s; two
 threads for the factorisation and ``dsygst`` 0.76 s / 1.5-3.8 s; two threads throughout 0.54 s /
 1.8 s. OpenBLAS's threads spin while they wait for each other, and on shared cores that costs
@@ -52,25 +52,11 @@ between *fitted* Gaussians (singular covariance, small-sample bias) for the prot
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from t2ibench import defaults
+from t2ibench.metrics.threads import blas_threads
 from t2ibench.validation import check_features
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def blas_threads(n: int):
-    """Context manager: the BLAS libraries scipy and numpy loaded (OpenBLAS, MKL) use ``n`` threads
-    inside the block (threadpoolctl); the previous counts come back after it."""
-    return _blas_controller().limit(limits=max(1, int(n)), user_api="blas")
 
 
 def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:

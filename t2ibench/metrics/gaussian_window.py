@@ -32,36 +32,16 @@ How, and why it equals the dense-window result:
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import torch
+
+from t2ibench.metrics.threads import blas_threads, single_thread
 
 #: Target size, in float32 elements (2 MiB), of one chunk's four stacked moment maps.
 CHUNK_ELEMENTS = 2 ** 19
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Run the block on one torch intra-op thread, then restore the previous count.
-
-    With :func:`map_chunks`, the torch side of the metrics' thread handling (the Fréchet
-    distance limits scipy's BLAS threads the same way: :func:`t2ibench.metrics.frechet.blas_threads`).
-    Used around work made of many small operations (the pixel metrics, through
-    :func:`map_chunks`), where an OpenMP team's synchronisation costs more than the second core
-    brings, and collapses when the cores are shared with other processes. ``torch.set_num_threads`` is process-wide:
-    other Python threads running torch code meanwhile also get one thread.
-    """
-    before = torch.get_num_threads()
-    if before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def map_chunks(fn, x: torch.Tensor, y: torch.Tensor, chunk: int) -> torch.Tensor:
@@ -74,7 +54,8 @@ def map_chunks(fn, x: torch.Tensor, y: torch.Tensor, chunk: int) -> torch.Tensor
     small operations; inside one operation an OpenMP team of two synchronises at every step,
     and on two cores shared with other processes that collapsed by 10-20x (piq per image: 290
     pairs/s on one thread, 14 on two); independent chunks on independent threads never wait
-    for each other. Values do not depend on the thread count or the chunking.
+    for each other. numpy's BLAS (:func:`filter_valid` on the CPU) runs on one thread meanwhile
+    (:mod:`t2ibench.metrics.threads`). Values do not depend on the thread count or the chunking.
     """
     workers = torch.get_num_threads()
     starts = range(0, x.shape[0], chunk)
@@ -83,7 +64,7 @@ def map_chunks(fn, x: torch.Tensor, y: torch.Tensor, chunk: int) -> torch.Tensor
         with torch.inference_mode():  # thread-local: entered in each worker
             return fn(x[i:i + chunk], y[i:i + chunk])
 
-    with single_thread():
+    with single_thread(), blas_threads(1):
         if workers == 1 or len(starts) == 1:
             return torch.cat([run(i) for i in starts])
         with ThreadPoolExecutor(max_workers=min(workers, len(starts))) as pool:
@@ -139,13 +120,25 @@ def filter_valid(t: torch.Tensor, kernel: torch.Tensor, dim: int) -> torch.Tenso
     block = min(BAND_BLOCK[dim], length)
     band = _band(tuple(kernel.tolist()), block, t.dtype, str(t.device))
     out = t.new_empty((length, t.shape[1]) if dim == 0 else (t.shape[0], length))
+    mm = _numpy_mm if t.device.type == "cpu" else _torch_mm
     for i in range(0, length, block):
         b = min(block, length - i)
         if dim == 0:
-            torch.mm(band[:b, :b + k - 1], t[i:i + b + k - 1], out=out[i:i + b])
+            mm(band[:b, :b + k - 1], t[i:i + b + k - 1], out[i:i + b])
         else:
-            torch.mm(t[:, i:i + b + k - 1], band[:b, :b + k - 1].t(), out=out[:, i:i + b])
+            mm(t[:, i:i + b + k - 1], band[:b, :b + k - 1].t(), out[:, i:i + b])
     return out
+
+
+def _torch_mm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
+    torch.mm(a, b, out=out)
+
+
+def _numpy_mm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = a @ b`` for CPU tensors by numpy on the same memory (strided views, no copies): numpy's
+    BLAS (OpenBLAS in its wheels) ran these band products 1.2-1.9x faster than torch's MKL on the AMD
+    EPYC measured (``python -m t2ibench.perf --only pixel``)."""
+    np.matmul(a.numpy(), b.numpy(), out=out.numpy())
 
 
 def ssim_channel_means(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c1: float,
