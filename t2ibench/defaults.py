@@ -31,6 +31,14 @@ FEATURE_BATCH_SIZE = 50
 #: Chunks of ``FEATURE_BATCH_SIZE`` generated images (with their paired real images) that a background
 #: thread prepares ahead of feature extraction and the metrics (:class:`t2ibench.engine.Prefetched`).
 PREFETCH_CHUNKS = 2
+#: Python threads the pixel metrics (SSIM, MS-SSIM, FSIM) spread their chunks over
+#: (:func:`t2ibench.metrics.gaussian_window.map_chunks`); ``None``: torch's intra-op thread count.
+#: 1 by default: on this project's 2-core machine two workers were 15% faster on idle cores and
+#: 40% slower beside two busy processes (two threads time-sliced on the one core left to this
+#: process evict each other's cache-sized chunks; ``python -m t2ibench.perf --only pixel``), and in
+#: an evaluation the other cores are busy generating images and extracting features anyway.
+#: Raise it on a machine with many free cores for a standalone call.
+PIXEL_WORKERS: int | None = 1
 
 #: Generated images per PNG shard of an image folder (t2ibench.image_store): the unit an
 #: interrupted run resumes from.

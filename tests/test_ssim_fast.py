@@ -131,7 +131,8 @@ def test_ms_ssim_matches_piq(shape):
     torch.testing.assert_close(ms_ssim(x, y, weights=custom).double(), ref, rtol=0, atol=1e-6)
 
 
-def test_values_do_not_depend_on_chunking_or_threads():
+def test_values_do_not_depend_on_chunking_or_threads(monkeypatch):
+    monkeypatch.setattr(defaults, "PIXEL_WORKERS", None)  # workers = torch's thread count
     x, y = _pairs(23, 3, 64, 64, seed=9)
     assert images_per_chunk(x.shape) < 23  # the default call is chunked
     before = torch.get_num_threads()

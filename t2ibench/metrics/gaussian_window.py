@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from t2ibench import defaults
 from t2ibench.metrics.threads import blas_threads, single_thread
 
 #: Target size, in float32 elements (2 MiB), of one chunk's four stacked moment maps.
@@ -48,8 +49,8 @@ def map_chunks(fn, x: torch.Tensor, y: torch.Tensor, chunk: int) -> torch.Tensor
     """``fn(x[i:i + chunk], y[i:i + chunk])`` for every chunk, concatenated along dimension 0,
     under ``torch.inference_mode``.
 
-    Thread policy of the pixel metrics: the chunks run on as many Python threads as torch has
-    intra-op threads (``torch.get_num_threads()``), each operation on one thread
+    Thread policy of the pixel metrics: the chunks run on ``defaults.PIXEL_WORKERS`` Python threads
+    (default 1; ``None``: as many as torch has intra-op threads), each operation on one thread
     (:func:`single_thread`; torch releases the GIL inside its kernels). Their work is many
     small operations; inside one operation an OpenMP team of two synchronises at every step,
     and on two cores shared with other processes that collapsed by 10-20x (piq per image: 290
@@ -57,7 +58,7 @@ def map_chunks(fn, x: torch.Tensor, y: torch.Tensor, chunk: int) -> torch.Tensor
     for each other. numpy's BLAS (:func:`filter_valid` on the CPU) runs on one thread meanwhile
     (:mod:`t2ibench.metrics.threads`). Values do not depend on the thread count or the chunking.
     """
-    workers = torch.get_num_threads()
+    workers = int(defaults.PIXEL_WORKERS or torch.get_num_threads())
     starts = range(0, x.shape[0], chunk)
 
     def run(i):
