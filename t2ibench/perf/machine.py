@@ -10,7 +10,7 @@ import torch
 from t2ibench.result import package_versions
 
 #: Peer libraries whose versions a perf result records besides t2ibench's own dependencies.
-PEER_PACKAGES = ("scikit-image", "pillow", "tqdm")
+PEER_PACKAGES = ("scikit-image", "pillow", "tqdm", "threadpoolctl")
 
 
 def cpu_model() -> str:
