@@ -38,7 +38,7 @@ def agreement(metric: str, ours: float, peer: float, rtol: float = 0.0, atol: fl
     ``|ours - peer| <= se``; the dict keeps both values, the relative difference and the rule."""
     diff = abs(float(ours) - float(peer))
     if se is not None:
-        bound, rule = float(se), f"<= {se:.3g} (standard errors)"
+        bound, rule = float(se), f"|diff| <= {se:.3g} (standard errors)"
     else:
         bound, rule = max(float(atol), float(rtol) * abs(float(peer))), f"rtol {rtol:g}" + (f", atol {atol:g}" if atol else "")
     out = {"metric": metric, "ours": float(ours), "peer": float(peer), "rel_diff": relative_difference(ours, peer),
