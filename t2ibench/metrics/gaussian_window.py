@@ -113,8 +113,8 @@ def filter_valid(t: torch.Tensor, kernel: torch.Tensor, dim: int) -> torch.Tenso
 
     Computed as banded matrix products: a block of ``b`` outputs is a ``[b, b + k - 1]`` band
     matrix times the ``b + k - 1`` inputs it covers (``b + k - 1`` multiply-adds per output instead
-    of ``k``, but at matrix-multiply speed: 2-3x depthwise ``conv2d`` here), written in place into
-    the output's slice (no copies; the operands are strided views).
+    of ``k``, but at matrix-multiply speed), written in place into the output's slice (no copies;
+    the operands are strided views).
     """
     k = kernel.numel()
     length = t.shape[dim] - k + 1
