@@ -19,7 +19,7 @@ SIZES = {
               "pixel_pairs": 40, "pixel_repeats": 1, "memory_images": (100, 200), "generation_images": 10,
               "generation_repeats": 1},
     "default": {"frechet_dims": (2048, 512), "frechet_repeats": 1, "inception_images": 24,
-                "pipeline_images": 100, "pixel_pairs": 300, "pixel_repeats": 3, "memory_images": (100, 200, 400),
+                "pipeline_images": 100, "pixel_pairs": 300, "pixel_repeats": 5, "memory_images": (100, 200, 400),
                 "generation_images": 50, "generation_repeats": 1},
     "full": {"frechet_dims": (2048, 512), "frechet_repeats": 3, "inception_images": 1000, "pipeline_images": 2000,
              "pixel_pairs": 300, "pixel_repeats": 5, "memory_images": (1000, 5000, 20000), "generation_images": 500,
