@@ -217,3 +217,26 @@ def test_memory_child_reports_its_own_peak_not_its_parents():
     proc = subprocess.run([sys.executable, "-c", "from t2ibench.perf.memory import peak_rss_mb; print(peak_rss_mb())"],
                           cwd=ROOT, capture_output=True, text=True, check=True)
     assert 0 < float(proc.stdout) < big.nbytes / 2 ** 20
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--out", "/proc/no-such-folder"], "--out /proc/no-such-folder: cannot write there"),
+    (["--only", "frechet,nonsense"], "--only: unknown measurement(s) ['nonsense']"),
+    (["--device", "tpu"], "--device: expected cpu, cuda, cpu,cuda or auto, got 'tpu'"),
+    (["--load-workers", "0"], "--load-workers: must be >= 1"),
+])
+def test_wrong_arguments_are_refused_before_any_measurement(argv, message, capsys):
+    from t2ibench.perf.run import parse_args
+
+    with pytest.raises(SystemExit) as e:
+        parse_args(argv)
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_modes_pick_their_sizes(tmp_path):
+    from t2ibench.perf.run import parse_args
+    from t2ibench.perf.settings import SIZES
+
+    for argv, mode in (([], "default"), (["--quick"], "quick"), (["--full"], "full")):
+        args = parse_args([*argv, "--out", str(tmp_path), "--seed", "7", "--load", "idle"])
+        assert args.mode == mode and args.seed == 7 and set(SIZES[mode]) == set(SIZES["default"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from t2ibench.io import write_json
+from t2ibench.io import write_json, write_text
 
 
 def _num(x, fmt="{:.3g}") -> str:
@@ -130,5 +130,5 @@ def write(result: dict, out_dir, stem: str) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     js, md = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
     write_json(js, result)
-    md.write_text(render_markdown(result), encoding="utf-8")
+    write_text(md, render_markdown(result))
     return js, md

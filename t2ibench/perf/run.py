@@ -77,6 +77,12 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.error("--device cuda: no CUDA device is available")
     if args.load_workers < 1:
         p.error("--load-workers: must be >= 1")
+    from t2ibench.io import check_writable
+
+    try:  # before any measurement: results must not be lost at the end
+        check_writable(args.out, "--out")
+    except ValueError as e:
+        p.error(str(e))
     args.mode = "quick" if args.quick else "full" if args.full else "default"
     return args
 
