@@ -58,8 +58,11 @@ def save_model_grid(rows: dict[str, torch.Tensor], captions: Sequence[str], path
                 ax.set_title("\n".join(textwrap.wrap(str(captions[k]), 22)[:4]), fontsize=6)
             if k == 0:
                 ax.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+    height = 1.75 * len(names) + 0.9
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=10, y=1 - 0.12 / height)
+    # no band of empty figure between the title and the first row (the default margins scale with height)
+    fig.tight_layout(pad=0.4, rect=(0, 0, 1, 1 - (0.35 if title else 0) / height))
     save_figure(fig, path)
 
 
@@ -79,8 +82,10 @@ def save_metric_bars(table, path, title: str | None = None) -> None:
         err = table.get(f"{m}_std")
         ax.bar(table["generator"], table[m], yerr=None if err is None else err.fillna(0), color="tab:blue")
         ax.set_title(m, fontsize=9)
-        ax.tick_params(axis="x", rotation=60, labelsize=7)
+        ax.tick_params(axis="x", labelsize=7)
         ax.tick_params(axis="y", labelsize=7)
+        # labels end under their bar: long names do not run into their neighbours
+        plt.setp(ax.get_xticklabels(), rotation=60, ha="right", rotation_mode="anchor")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
