@@ -240,3 +240,14 @@ def test_modes_pick_their_sizes(tmp_path):
     for argv, mode in (([], "default"), (["--quick"], "quick"), (["--full"], "full")):
         args = parse_args([*argv, "--out", str(tmp_path), "--seed", "7", "--load", "idle"])
         assert args.mode == mode and args.seed == 7 and set(SIZES[mode]) == set(SIZES["default"])
+
+
+def test_timed_torch_fidelity_call_reads_the_prepared_real_cache(shapes, folders, tmp_path):
+    """The peer's real-side work is prepared once, untimed: the timed torch-fidelity call finds the
+    real folder's cache that prepare wrote (same extractor name) and writes no new one."""
+    refs = separate_tools.prepare(folders, shapes, "cpu", tmp_path / "cache")
+    cached = sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert cached and all(refs["classifier"] in name for name in cached)
+    first = separate_tools.torch_fidelity_metrics(folders, refs, 60, 0, "cpu")
+    assert sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()) == cached
+    assert separate_tools.torch_fidelity_metrics(folders, refs, 60, 0, "cpu") == first

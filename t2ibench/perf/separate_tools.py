@@ -80,10 +80,13 @@ def prepare(folders, dataset, device: str, cache_root) -> dict:
     the split with its image's class (the R-precision candidate pool)."""
     import torch_fidelity
 
-    classifier = load_extractor("shapes-classifier", device=device)
+    # registered once: torch-fidelity names its cache files after the extractor, so the timed calls
+    # must use this same name to read the real folder's cache back instead of recomputing it
+    classifier = torch_fidelity_name(load_extractor("shapes-classifier", device=device))
     real_cache = f"t2ibench-perf-{dataset.name}-{dataset.split}-{dataset.fingerprint[:12]}-shapes-classifier"
-    torch_fidelity.calculate_metrics(input1=str(folders.real), input2=str(folders.real), fid=True,
-                                     feature_extractor=torch_fidelity_name(classifier),
+    torch_fidelity.calculate_metrics(input1=str(folders.real), input2=str(folders.real), isc=True, fid=True,
+                                     kid=True, kid_subset_size=min(defaults.KID_SUBSET_SIZE, len(folders.real_keys)),
+                                     feature_extractor=classifier,
                                      input1_cache_name=real_cache, input2_cache_name=real_cache,
                                      cache_root=str(cache_root), cuda=device.startswith("cuda"), verbose=False)
     real_clip = _clip_images(_clip_model(device), [folders.real_file(k) for k in folders.real_keys])
@@ -93,7 +96,7 @@ def prepare(folders, dataset, device: str, cache_root) -> dict:
             pool.append(t)
             pool_classes.append(dataset.class_id(i))
     damsm = load_extractor("damsm-shapes", device=device)
-    return {"real_cache": real_cache, "cache_root": str(cache_root), "real_clip": real_clip,
+    return {"classifier": classifier, "real_cache": real_cache, "cache_root": str(cache_root), "real_clip": real_clip,
             "pool": _damsm_texts(damsm, pool), "pool_classes": np.asarray(pool_classes)}
 
 
@@ -101,10 +104,9 @@ def torch_fidelity_metrics(folders, refs: dict, n: int, seed: int, device: str) 
     """IS, FID, KID of the generated folder by one torch-fidelity call (the shapes classifier)."""
     import torch_fidelity
 
-    classifier = load_extractor("shapes-classifier", device=device)
     out = torch_fidelity.calculate_metrics(
         input1=str(folders.fake), input2=str(folders.real), isc=True, fid=True, kid=True,
-        feature_extractor=torch_fidelity_name(classifier), isc_splits=defaults.IS_SPLITS,
+        feature_extractor=refs["classifier"], isc_splits=defaults.IS_SPLITS,
         kid_subsets=defaults.KID_SUBSETS, kid_subset_size=min(defaults.KID_SUBSET_SIZE, n, len(folders.real_keys)),
         rng_seed=seed, input2_cache_name=refs["real_cache"], cache_root=refs["cache_root"],
         cuda=device.startswith("cuda"), verbose=False)
