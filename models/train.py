@@ -135,7 +135,10 @@ def train_model(name: str, config_name: str = "tiny", out_dir=RUNS_DIR, ship: bo
     }
     if quality_n and ds_name == "shapes":
         write_json(path.with_suffix(".json"), manifest)
-        manifest["quality"] = check_quality(name, path, test_ds, quality_n, seed, device, text_encoder_weights)
+        from t2ibench import distributed
+
+        with distributed.local_only():  # rank 0 alone: the other ranks have returned
+            manifest["quality"] = check_quality(name, path, test_ds, quality_n, seed, device, text_encoder_weights)
     manifest.update(run_info(t0, history, train_time_s=train_time))
     write_json(path.with_suffix(".json"), manifest)
     return manifest

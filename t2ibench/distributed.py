@@ -41,6 +41,7 @@ saying so, never hang for ever.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -78,9 +79,27 @@ class Ranks:
         return f" (rank {self.rank} of {self.world})" if self.active else ""
 
 
+_local_only = False
+
+
+@contextlib.contextmanager
+def local_only():
+    """Inside the block this process acts as the only one (:func:`ranks` is ``Ranks()``): for work that
+    one rank does alone while the others do not take part, such as the trainer's quality check on rank
+    0 after training (an evaluation there must not wait for the other ranks)."""
+    global _local_only
+    before, _local_only = _local_only, True
+    try:
+        yield
+    finally:
+        _local_only = before
+
+
 def ranks() -> Ranks:
     """This process's :class:`Ranks`, from torchrun's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` (one process
-    when they are unset). A malformed value is a ``ValueError`` naming it."""
+    when they are unset, or inside :func:`local_only`). A malformed value is a ``ValueError`` naming it."""
+    if _local_only:
+        return Ranks()
     values = {}
     for name, default in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)):
         text = os.environ.get(name, "").strip()
@@ -139,7 +158,7 @@ def setup(device: str) -> str:
 
     cuda = str(device).startswith("cuda")
     if cuda:
-        if str(device) != "cuda":
+        if str(device) not in ("cuda", f"cuda:{r.local_rank}"):  # cuda:LOCAL_RANK: set up already
             raise ValueError(f"--device {device}: under torchrun each process takes cuda:LOCAL_RANK; give "
                              f"--device cuda (or auto)")
         if r.local_rank >= torch.cuda.device_count():

@@ -83,6 +83,39 @@ def test_one_process_initialises_nothing(monkeypatch):
     assert plan_span(1234, 50, 250) == (0, 1234)
 
 
+def test_local_only_makes_a_rank_act_as_the_only_process(monkeypatch):
+    """Under torchrun, work one rank does alone (the trainer's quality check on rank 0) joins no group."""
+    import torch.distributed as dist
+
+    from t2ibench import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert distributed.ranks().active
+    with distributed.local_only():
+        assert distributed.ranks() == distributed.Ranks() and distributed.is_main()
+        assert setup("cpu") == "cpu" and setup("cuda") == "cuda"
+    assert distributed.ranks().active and not dist.is_initialized()
+
+
+def test_setup_accepts_the_device_it_returned(monkeypatch):
+    """cli/benchmark call setup, then evaluate calls it again with cuda:LOCAL_RANK: no error."""
+    import torch
+    import torch.distributed as dist
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: None)
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)  # the group exists (made by the first call)
+    assert setup("cuda") == "cuda:1"
+    assert setup("cuda:1") == "cuda:1"
+    with pytest.raises(ValueError, match="each process takes cuda:LOCAL_RANK"):
+        setup("cuda:0")
+
+
 def test_merge_joins_every_ranks_part_in_rank_order():
     parts = [{"fake": {("e", "x"): [1, 2]}, "digests": {b"a"}, "sizes": [(64, 64)]},
              {"fake": {}, "digests": set(), "sizes": [None]},

@@ -58,12 +58,14 @@ def ours(folders, dataset, seed: int, device: str) -> dict:
 
 def compare(v_ours: dict, v_peer: dict) -> list[dict]:
     """One :func:`~t2ibench.perf.rows.agreement` per metric; a metric whose peer draws its own random
-    candidates or pairs agrees within 3 standard errors of the difference of two such estimates."""
+    candidates or pairs agrees within ``TOLERANCES[metric]["se"]`` (3) standard errors of the difference of
+    two such estimates (each estimate's standard error times sqrt(2))."""
     out = []
     for metric in (*PIPELINE_METRICS, "ms-ssim overall"):
         se = v_peer["_se"].get(metric)
         if se is not None:
-            out.append(agreement(metric, v_ours[metric], v_peer[metric], se=3 * math.sqrt(2) * se,
+            bound = TOLERANCES[metric]["se"] * math.sqrt(2) * se
+            out.append(agreement(metric, v_ours[metric], v_peer[metric], se=bound,
                                  note="the peer draws its own random candidates/pairs"))
         else:
             out.append(agreement(metric, v_ours[metric], v_peer[metric], **TOLERANCES[metric]))
