@@ -11,11 +11,11 @@ positive semi-definite matrix ``M`` similar to it, so ``Tr (S1 S2)^{1/2} = sum_i
 * **Cholesky path** (positive-definite ``S1``): ``S1 = L L^T`` and ``M = L^T S2 L``
   (``L^{-1} S1 S2 L = L^T S2 L``). LAPACK's ``dpotrf`` (the factor), ``dsygst`` (``L^T S2 L``
   in ``d^3`` flops, a quarter of two matrix products) and one eigenvalues-only symmetric solve
-  (``dsyevr``), all float64 through scipy's LAPACK: the floor of this computation. Measured at
-  d = 2048 on this project's 2-core machine: 0.89 s idle and 1.0 s beside two busy processes,
-  against 10-12 s and 39 s for ``np.real(scipy.linalg.sqrtm(S1 @ S2))`` (``python -m
-  t2ibench.perf --only frechet``); torch's ``cholesky`` + two products + ``eigvalsh`` (the
-  previous version, MKL) took 1.1 s and 1.7 s. If ``S1`` is numerically singular and ``S2`` is
+  (``dsyevr``), all float64 through scipy's LAPACK: the floor of this computation. At d = 2048 on
+  this project's 2-core machine: 0.99 s idle and beside two busy processes, against 10.4 s and 27.4 s
+  for ``np.real(scipy.linalg.sqrtm(S1 @ S2))`` (``leaderboards/perf/perf-default-cpu.md``, from
+  ``python -m t2ibench.perf``); the torch path it replaced (``cholesky``, two products,
+  ``eigvalsh`` on MKL) took 1.1 s / 1.7 s when timed by hand. If ``S1`` is numerically singular and ``S2`` is
   not, the roles swap (``S1 S2`` and ``S2 S1`` have the same eigenvalues).
 * **eigh path** (both numerically singular): ``A = S1^{1/2}`` from a symmetric eigendecomposition
   (negative round-off eigenvalues clipped to 0) and ``M = A S2 A``.
@@ -30,7 +30,7 @@ stable; tiny negative eigenvalues of ``M`` from round-off are clipped to 0 (wher
 return complex parts or need pytorch-fid's +eps*I retry).
 
 Threads: every LAPACK call runs on one BLAS thread (:func:`t2ibench.metrics.threads.blas_threads`).
-Measured at d = 2048 on 2 cores, idle / beside two busy processes: one thread 0.89 s / 1.0 s; two
+Timed by hand once at d = 2048 on 2 cores, idle / beside two busy processes: one thread 0.89 s / 1.0 s; two
 threads for the factorisation and ``dsygst`` 0.76 s / 1.5-3.8 s; two threads throughout 0.54 s /
 1.8 s. OpenBLAS's threads spin while they wait for each other, and on shared cores that costs
 more than the second core brings (the same collapse makes ``sqrtm`` 3-4x slower there).

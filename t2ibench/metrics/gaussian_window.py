@@ -137,8 +137,8 @@ def _torch_mm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
 
 def _numpy_mm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
     """``out = a @ b`` for CPU tensors by numpy on the same memory (strided views, no copies): numpy's
-    BLAS (OpenBLAS in its wheels) ran these band products 1.2-1.9x faster than torch's MKL on the AMD
-    EPYC measured (``python -m t2ibench.perf --only pixel``)."""
+    BLAS (OpenBLAS in its wheels) ran these band products 1.2-1.9x faster than torch's MKL on this
+    project's AMD EPYC (timed by hand, one pass at a time; the whole SSIM ~15% faster)."""
     np.matmul(a.numpy(), b.numpy(), out=out.numpy())
 
 

@@ -270,6 +270,7 @@ class MSSSIMDiversityStream:
         self._draw_pairs(_checked_labels(class_ids, self.n))
         self._values = np.empty(self._a.size, dtype=np.float64)
         self._pending = np.bincount(self._a, minlength=self.n) + np.bincount(self._b, minlength=self.n)
+        self._used = self._pending > 0  # the images some pair reads (fixed by the plan)
         self._by_last = np.argsort(self._b, kind="stable")  # a pair is ready when its later image j arrives
         self._last_sorted = self._b[self._by_last]
         self._held: dict[int, torch.Tensor] = {}
@@ -319,9 +320,7 @@ class MSSSIMDiversityStream:
     def needed(self, start: int, stop: int) -> np.ndarray:
         """The indices in ``[start, stop)`` that some pair reads, int64, sorted: the images another process
         of a sharded run (:mod:`t2ibench.distributed`) keeps for :meth:`update_kept`."""
-        used = np.zeros(self.n, dtype=bool)
-        used[self._a] = used[self._b] = True
-        return np.flatnonzero(used[start:stop]) + start
+        return np.flatnonzero(self._used[start:stop]) + start
 
     def update_kept(self, kept: dict, stop: int) -> None:
         """Feed images ``seen .. stop - 1`` given only those some pair reads (``kept``: index -> ``[C, H, W]``,

@@ -40,6 +40,7 @@ def single_thread():
 
 @functools.lru_cache(maxsize=1)
 def _blas_controller():
+    import scipy.linalg  # noqa: F401  -- scipy's own OpenBLAS must be loaded to be seen (and limited)
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
