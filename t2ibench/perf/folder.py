@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image
 
 from t2ibench import defaults
 from t2ibench.data import Caption, CaptionedImageDataset
-from t2ibench.engine import evaluation_plan
-from t2ibench.generators.base import generate_checked
+from t2ibench.engine import evaluation_plan, generated_batches
+from t2ibench.image_store import encode_png
 from t2ibench.registry import load_generator
 
 
@@ -45,8 +44,8 @@ class ImageFolders:
 
 
 def save_png(image: torch.Tensor, path: Path) -> None:
-    """Write one uint8 ``[3, H, W]`` image as PNG."""
-    Image.fromarray(image.permute(1, 2, 0).contiguous().numpy(), mode="RGB").save(path, format="PNG")
+    """Write one uint8 ``[3, H, W]`` image as PNG (the image folders' own encoder)."""
+    Path(path).write_bytes(encode_png(image))
 
 
 def write_folders(root, generator: str, dataset: CaptionedImageDataset, n_images: int, seed: int,
@@ -60,11 +59,9 @@ def write_folders(root, generator: str, dataset: CaptionedImageDataset, n_images
     real.mkdir(parents=True, exist_ok=True)
     plan = evaluation_plan(dataset, n_images, seed)
     gen = load_generator(generator, dataset=dataset, device=device)
-    bs = defaults.BATCH_SIZE
     progress(f"writing {n_images} images of {generator} to {fake}")
-    for start in range(0, n_images, bs):
-        chunk = plan[start:start + bs]
-        images = generate_checked(gen, generator, [str(c) for c in chunk], seed=seed + start)
+    # the engine's own generation schedule (batches, per-caption seeds, output checks)
+    for start, _, images in generated_batches(gen, generator, plan, seed, defaults.BATCH_SIZE, progress=False):
         for k, image in enumerate(images, start):
             save_png(image, fake / f"{k:06d}.png")
     captions_file = root / "captions.csv"

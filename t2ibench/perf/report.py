@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from t2ibench.io import write_json, write_text
+from t2ibench.tables.writers import md_table
 
 
 def _num(x, fmt="{:.3g}") -> str:
@@ -78,9 +79,7 @@ def text_table(header, lines) -> str:
 
 
 def markdown_table(header, lines) -> str:
-    esc = [[str(x).replace("|", "\\|") for x in line] for line in lines]
-    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-                      *("| " + " | ".join(line) + " |" for line in esc)])
+    return "\n".join(md_table(list(header), [[str(x) for x in line] for line in lines], ["l"] * len(header)))
 
 
 def target_lines(rows) -> list[str]:
