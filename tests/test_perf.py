@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from t2ibench.data import Caption, load_dataset
 from t2ibench.features import load_extractor
@@ -251,3 +252,19 @@ def test_timed_torch_fidelity_call_reads_the_prepared_real_cache(shapes, folders
     first = separate_tools.torch_fidelity_metrics(folders, refs, 60, 0, "cpu")
     assert sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()) == cached
     assert separate_tools.torch_fidelity_metrics(folders, refs, 60, 0, "cpu") == first
+
+
+def test_write_folders_holds_the_engines_images_and_the_real_ones(shapes, tmp_path):
+    """The perf image folders: generated PNGs equal the engine's images for the plan (per-caption seeds),
+    real PNGs equal the dataset's, captions.csv names them."""
+    from t2ibench.engine import evaluation_plan
+    from t2ibench.perf.folder import write_folders
+    from t2ibench.perf.peers import read_pngs
+    from t2ibench.registry import load_generator
+
+    f = write_folders(tmp_path, "gan-int-cls", shapes, 55, seed=3, n_real=52)
+    plan = evaluation_plan(shapes, 55, 3)
+    expected = load_generator("gan-int-cls", dataset=shapes).generate(plan, seed=3)
+    assert torch.equal(read_pngs(f.fake_files()), expected)
+    assert torch.equal(read_pngs([f.real_file(k) for k in f.real_keys]), shapes.images(range(52)))
+    assert len(f.captions_file.read_text().splitlines()) == 56

@@ -73,7 +73,8 @@ def write_folders(root, generator: str, dataset: CaptionedImageDataset, n_images
     n_real = len(dataset) if n_real is None else min(int(n_real), len(dataset))
     keys = [dataset.key(i) for i in range(n_real)]
     progress(f"writing {n_real} real images of {dataset.name}[{dataset.split}] to {real}")
-    for start in range(0, n_real, bs):
-        for i, image in zip(range(start, min(start + bs, n_real)), dataset.images(range(start, min(start + bs, n_real)))):
+    for start in range(0, n_real, defaults.BATCH_SIZE):
+        stop = min(start + defaults.BATCH_SIZE, n_real)
+        for i, image in zip(range(start, stop), dataset.images(range(start, stop))):
             save_png(image, real / f"{keys[i]}.png")
     return ImageFolders(fake, real, captions_file, plan, keys)
