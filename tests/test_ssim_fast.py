@@ -14,7 +14,9 @@ import torch
 
 from t2ibench import defaults
 from t2ibench.metrics import ms_ssim, ms_ssim_scales, ssim
-from t2ibench.metrics.gaussian_window import filter_valid, gaussian_kernel_1d, images_per_chunk
+from t2ibench.metrics import ssim_cpu_kernels, workspace
+from t2ibench.metrics.gaussian_window import (filter_valid, formula_torch, gaussian_kernel_1d, images_per_chunk,
+                                             moments_torch, ssim_channel_means)
 from t2ibench.metrics.threads import single_thread
 
 
@@ -171,3 +173,65 @@ def test_identical_images_score_exactly_one(shape):
     for v in (x, x.float()):
         assert torch.equal(ssim(v, v), torch.ones(shape[0]))
         assert torch.equal(ms_ssim(v, v), torch.ones(shape[0]))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64])
+def test_cpu_kernels_equal_the_torch_path(dtype):
+    """The fused numba steps the CPU runs (moments; formula with the per-channel means) against the
+    torch operations other devices run, on the same inputs: equal to round-off (the kernels sum the
+    means in float64), and through the whole of ssim_channel_means."""
+    x, y = _pairs(5, 3, 40, 33, seed=4)
+    x, y = x.to(dtype), y.to(dtype)
+    compute = torch.float64 if dtype == torch.float64 else torch.float32
+    nc, h, w = 15, 40, 33
+    xs, ys = x.reshape(nc, h, w), y.reshape(nc, h, w)
+    m_cpu, m_torch = torch.empty(h, 4, nc, w, dtype=compute), torch.empty(h, 4, nc, w, dtype=compute)
+    means_cpu = ssim_cpu_kernels.moments_cpu(xs.numpy(), ys.numpy(), m_cpu.numpy())
+    means_torch = moments_torch(xs, ys, m_torch)
+    assert means_cpu.dtype == m_cpu.numpy().dtype
+    tol = 1e-12 if compute == torch.float64 else 1e-4  # moments up to ~6e4: float32 round-off
+    torch.testing.assert_close(torch.from_numpy(means_cpu), means_torch, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(m_cpu, m_torch, rtol=1e-6, atol=tol)
+    # the formula on one set of filtered maps (each path overwrites its input)
+    kernel = gaussian_kernel_1d(11, 1.5, dtype=compute)
+    filtered = filter_valid(filter_valid(m_torch.view(h, -1), kernel, 0).view(-1, w), kernel, 1).view(30, 4, nc, 23)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    out_cpu = ssim_cpu_kernels.formula_cpu(filtered.clone().numpy(), means_torch.numpy(), c1, c2)
+    out_torch = formula_torch(filtered.clone(), means_torch, c1, c2)
+    torch.testing.assert_close(torch.from_numpy(out_cpu), out_torch, rtol=0, atol=1e-6)
+    # and the whole function against skimage's float64
+    ssim_map_means, _ = ssim_channel_means(x, y, gaussian_kernel_1d(11, 1.5), c1, c2)
+    np.testing.assert_allclose(ssim_map_means.mean(dim=1).double().numpy(), _skimage_ssim(x.to(torch.uint8), y.to(torch.uint8)),
+                               rtol=0, atol=1e-6)
+
+
+def test_torch_path_gives_exactly_one_for_identical_images():
+    """The other devices' formula keeps the property too (run here on CPU tensors)."""
+    x = torch.from_numpy(np.random.default_rng(2).integers(0, 256, size=(12, 20, 24), dtype=np.uint8))
+    m = torch.empty(20, 4, 12, 24)
+    means = moments_torch(x, x, m)
+    kernel = gaussian_kernel_1d(11, 1.5)
+    filtered = filter_valid(filter_valid(m.view(20, -1), kernel, 0).view(-1, 24), kernel, 1).view(10, 4, 12, 14)
+    assert torch.equal(formula_torch(filtered, means, 6.5025, 58.5225), torch.ones(2, 12))
+
+
+def test_workspace_reuses_buffers_and_frees_large_ones(monkeypatch):
+    monkeypatch.setattr(workspace, "_pool", [])
+    with workspace.scratch(1000, torch.float32, "cpu") as a:
+        first = a.data_ptr()
+        with workspace.scratch(1000, torch.float32, "cpu") as b:  # in use: a second buffer
+            assert b.data_ptr() != first
+    with workspace.scratch(600, torch.float32, "cpu") as c:  # fits a kept buffer: no allocation
+        assert c.numel() == 600 and c.data_ptr() in {first, b.data_ptr()}
+    with workspace.scratch(600, torch.float64, "cpu") as d:  # another dtype: its own buffer
+        assert d.dtype == torch.float64
+    assert len(workspace._pool) == 3
+    for _ in range(workspace.POOL_SIZE + 2):  # at most POOL_SIZE kept, the smallest dropped first
+        with workspace.scratch(2000, torch.float32, "cpu"), workspace.scratch(3000, torch.float32, "cpu"):
+            pass
+    assert len(workspace._pool) == workspace.POOL_SIZE
+    monkeypatch.setattr(workspace, "KEEP_BYTES", 4000)
+    monkeypatch.setattr(workspace, "_pool", [])
+    with workspace.scratch(2000, torch.float32, "cpu"):  # 8000 bytes: freed after use
+        pass
+    assert workspace._pool == []

@@ -29,6 +29,11 @@ How, and why it equals the dense-window result:
 * The work is chunked so that a chunk's four moment maps stay near ``CHUNK_ELEMENTS`` floats
   (cache-sized; 3-15 images of 64 px ran within 10% of each other, larger chunks slower),
   and the chunks are spread over threads by :func:`map_chunks` (the thread policy, below).
+  Each chunk works in one reused scratch buffer (:mod:`t2ibench.metrics.workspace`: no page
+  faults), and on the CPU the elementwise steps before and after the filtering are fused numba
+  kernels (:mod:`t2ibench.metrics.ssim_cpu_kernels`). 300 RGB 64-px pairs, one core of this
+  project's 2-vCPU AMD EPYC: ~27 ms (band products ~19 ms), where the eager torch steps with a
+  fresh allocation per chunk took 38-60 ms.
 """
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ import torch
 
 from t2ibench import defaults
 from t2ibench.metrics.threads import blas_threads, single_thread
+from t2ibench.metrics.workspace import scratch
 
 #: Target size, in float32 elements (2 MiB), of one chunk's four stacked moment maps.
 CHUNK_ELEMENTS = 2 ** 19
@@ -107,9 +113,10 @@ def _band(taps: tuple[float, ...], outputs: int, dtype: torch.dtype, device: str
     return band.to(dtype=dtype, device=device)
 
 
-def filter_valid(t: torch.Tensor, kernel: torch.Tensor, dim: int) -> torch.Tensor:
+def filter_valid(t: torch.Tensor, kernel: torch.Tensor, dim: int, out: torch.Tensor | None = None) -> torch.Tensor:
     """Correlate every line of the 2-d tensor ``t`` ``[L, M]`` with ``kernel`` ``[k]`` along ``dim``
-    (0: down the columns, 1: along the rows), ``valid`` mode: ``[L - k + 1, M]`` or ``[L, M - k + 1]``.
+    (0: down the columns, 1: along the rows), ``valid`` mode: ``[L - k + 1, M]`` or ``[L, M - k + 1]``
+    (into ``out``, a contiguous tensor of that many elements, when given).
 
     Computed as banded matrix products: a block of ``b`` outputs is a ``[b, b + k - 1]`` band
     matrix times the ``b + k - 1`` inputs it covers (``b + k - 1`` multiply-adds per output instead
@@ -120,26 +127,19 @@ def filter_valid(t: torch.Tensor, kernel: torch.Tensor, dim: int) -> torch.Tenso
     length = t.shape[dim] - k + 1
     block = min(BAND_BLOCK[dim], length)
     band = _band(tuple(kernel.tolist()), block, t.dtype, str(t.device))
-    out = t.new_empty((length, t.shape[1]) if dim == 0 else (t.shape[0], length))
-    mm = _numpy_mm if t.device.type == "cpu" else _torch_mm
+    shape = (length, t.shape[1]) if dim == 0 else (t.shape[0], length)
+    out = t.new_empty(shape) if out is None else out.view(shape)
+    # CPU: numpy's BLAS on the same memory (views, no copies). OpenBLAS in numpy's wheels ran these
+    # band products 1.2-1.9x faster than torch's MKL on this project's AMD EPYC (timed by hand, one
+    # pass at a time); slicing numpy arrays also costs less Python time than slicing tensors.
+    a, b_, o, mm = (t.numpy(), band.numpy(), out.numpy(), np.matmul) if t.device.type == "cpu" else (t, band, out, torch.matmul)
     for i in range(0, length, block):
         b = min(block, length - i)
         if dim == 0:
-            mm(band[:b, :b + k - 1], t[i:i + b + k - 1], out[i:i + b])
+            mm(b_[:b, :b + k - 1], a[i:i + b + k - 1], out=o[i:i + b])
         else:
-            mm(t[:, i:i + b + k - 1], band[:b, :b + k - 1].t(), out[:, i:i + b])
+            mm(a[:, i:i + b + k - 1], b_[:b, :b + k - 1].T, out=o[:, i:i + b])
     return out
-
-
-def _torch_mm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
-    torch.mm(a, b, out=out)
-
-
-def _numpy_mm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
-    """``out = a @ b`` for CPU tensors by numpy on the same memory (strided views, no copies): numpy's
-    BLAS (OpenBLAS in its wheels) ran these band products 1.2-1.9x faster than torch's MKL on this
-    project's AMD EPYC (timed by hand, one pass at a time; the whole SSIM ~15% faster)."""
-    np.matmul(a.numpy(), b.numpy(), out=out.numpy())
 
 
 def ssim_channel_means(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c1: float,
@@ -149,37 +149,71 @@ def ssim_channel_means(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c
     Args:
         x, y: ``[N, C, H, W]`` tensors of one dtype, uint8 or floating (any value scale; ``c1``,
             ``c2`` in the same scale, e.g. ``(0.01 * data_range)^2`` and ``(0.03 * data_range)^2``).
-            The moments are computed in float32, or in the inputs' dtype when that is floating.
+            The moments are computed in float64 for float64 inputs, else in float32.
         kernel: the 1-d window ``[k]`` (:func:`gaussian_kernel_1d`), ``k <= min(H, W)``.
 
-    Returns ``(ssim, cs)``, each ``[N, C]``: the mean over the ``(H - k + 1) x (W - k + 1)`` map.
+    Returns ``(ssim, cs)``, each ``[N, C]`` in the compute dtype: the mean over the
+    ``(H - k + 1) x (W - k + 1)`` map.
+
+    Three steps, all in one scratch buffer (:func:`t2ibench.metrics.workspace.scratch`): the centred
+    moment maps, the two filter passes, the formula with the means. On CPU tensors the first and
+    last are the fused numba kernels of :mod:`t2ibench.metrics.ssim_cpu_kernels`; on other devices
+    the torch operations of :func:`moments_torch` and :func:`formula_torch` (tested equal).
     """
     n, c, h, w = x.shape
     k = kernel.numel()
     nc, hh, ww = n * c, h - k + 1, w - k + 1
-    dtype = x.dtype if x.is_floating_point() else torch.float32
-    # the four maps (x, y, x^2 + y^2, xy: sigma_x^2 and sigma_y^2 enter only as a sum) laid out
-    # [H, 4, N*C, W]: each image row is contiguous, the column pass is one matrix product over all
-    # maps of all images, and each filtered map is a contiguous run per output row
-    moments = torch.empty((h, 4, nc, w), dtype=dtype, device=x.device)
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    kernel = kernel.to(dtype)
+    x, y = x.reshape(nc, h, w).contiguous(), y.reshape(nc, h, w).contiguous()
+    sizes = (h * 4 * nc * w, hh * 4 * nc * w, hh * 4 * nc * ww)
+    with scratch(sum(sizes), dtype, x.device) as buf:
+        moments, pass0, pass1 = buf.split(sizes)
+        moments = moments.view(h, 4, nc, w)
+        if x.device.type == "cpu":
+            from t2ibench.metrics import ssim_cpu_kernels
+
+            means = torch.from_numpy(ssim_cpu_kernels.moments_cpu(x.numpy(), y.numpy(), moments.numpy()))
+        else:
+            means = moments_torch(x, y, moments)
+        filter_valid(moments.view(h, 4 * nc * w), kernel, 0, out=pass0)
+        filtered = filter_valid(pass0.view(hh * 4 * nc, w), kernel, 1, out=pass1).view(hh, 4, nc, ww)
+        if x.device.type == "cpu":
+            result = torch.from_numpy(ssim_cpu_kernels.formula_cpu(filtered.numpy(), means.numpy(), c1, c2))
+        else:
+            result = formula_torch(filtered, means, c1, c2)
+    return result[0].view(n, c), result[1].view(n, c)
+
+
+def moments_torch(x: torch.Tensor, y: torch.Tensor, moments: torch.Tensor) -> torch.Tensor:
+    """Fill ``moments`` ``[H, 4, NC, W]`` with the centred maps ``a, b, a^2 + b^2, ab`` of ``x``, ``y``
+    ``[NC, H, W]`` (``a = x - mean(x)`` per channel: see the module docstring's cancellation note);
+    returns the channel means ``[2, NC]``. The maps are laid out ``[H, 4, NC, W]`` so that each image
+    row is contiguous and the column pass is one matrix product over all maps of all images."""
     a, b, sq, ab = moments.unbind(1)
-    a.copy_(x.reshape(nc, h, w).transpose(0, 1))  # converted from uint8 on the way
-    b.copy_(y.reshape(nc, h, w).transpose(0, 1))
-    mean_x, mean_y = a.mean(dim=(0, 2), keepdim=True), b.mean(dim=(0, 2), keepdim=True)  # [1, N*C, 1]
-    a.sub_(mean_x)
-    b.sub_(mean_y)
+    a.copy_(x.transpose(0, 1))  # converted from uint8 on the way
+    b.copy_(y.transpose(0, 1))
+    means = torch.stack([a.mean(dim=(0, 2)), b.mean(dim=(0, 2))])  # [2, NC]
+    a.sub_(means[0].view(1, -1, 1))
+    b.sub_(means[1].view(1, -1, 1))
     torch.mul(a, a, out=sq).addcmul_(b, b)
     torch.mul(a, b, out=ab)
-    filtered = filter_valid(moments.view(h, 4 * nc * w), kernel, 0)
-    filtered = filter_valid(filtered.view(hh * 4 * nc, w), kernel, 1)
-    mu_a, mu_b, e_sq, e_ab = filtered.view(hh, 4, nc, ww).unbind(1)
-    # cs = (2 (E[ab] - mu_a mu_b) + C2) / ((E[a^2 + b^2] - (mu_a^2 + mu_b^2)) + C2), rounded so that
-    # identical images give exactly 1 (numerator and denominator then differ by exact factors of 2)
-    cs = e_ab.sub(mu_a * mu_b).mul_(2.0).add_(c2)
-    cs.div_(e_sq.sub(torch.mul(mu_a, mu_a).addcmul_(mu_b, mu_b)).add_(c2))
-    # luminance with mu_x = mu_a + mean_x: s / (s + (mu_x - mu_y)^2), s = 2 mu_x mu_y + C1
-    mu_x, mu_y = mu_a.add(mean_x), mu_b.add(mean_y)
+    return means
+
+
+def formula_torch(filtered: torch.Tensor, means: torch.Tensor, c1: float, c2: float) -> torch.Tensor:
+    """``[2, NC]`` means of the SSIM and cs maps from the filtered moments ``[H', 4, NC, W']``
+    (``mu_a, mu_b, E[a^2 + b^2], E[ab]``, overwritten) and the channel means ``[2, NC]``:
+
+    ``cs = (2 (E[ab] - mu_a mu_b) + C2) / ((E[a^2 + b^2] - (mu_a^2 + mu_b^2)) + C2)``, rounded so that
+    identical images give exactly 1 (numerator and denominator then differ by exact factors of 2);
+    luminance with ``mu_x = mu_a + mean_x``: ``s / (s + (mu_x - mu_y)^2)``, ``s = 2 mu_x mu_y + C1``.
+    """
+    mu_a, mu_b, e_sq, e_ab = filtered.unbind(1)
+    cs = e_ab.sub_(mu_a * mu_b).mul_(2.0).add_(c2)
+    cs.div_(e_sq.sub_(torch.mul(mu_a, mu_a).addcmul_(mu_b, mu_b)).add_(c2))
+    mu_x, mu_y = mu_a.add_(means[0].view(1, -1, 1)), mu_b.add_(means[1].view(1, -1, 1))
     s = torch.mul(mu_x, mu_y).mul_(2.0).add_(c1)
     d = mu_x.sub_(mu_y)
     ssim_map = s.div(torch.addcmul(s, d, d)).mul_(cs)
-    return ssim_map.mean(dim=(0, 2)).view(n, c), cs.mean(dim=(0, 2)).view(n, c)
+    return torch.stack([ssim_map.mean(dim=(0, 2)), cs.mean(dim=(0, 2))])
