@@ -41,7 +41,7 @@ import torch
 
 from t2ibench import defaults
 from t2ibench.metrics.gaussian_window import gaussian_kernel_1d, images_per_chunk, ssim_channel_means
-from t2ibench.metrics.ssim import _batched, _check_pair
+from t2ibench.metrics.ssim import _batched, _check_pair, check_data_range
 from t2ibench.validation import check_images
 
 #: Most scales MS-SSIM uses (the length of the published weight vector).
@@ -193,12 +193,6 @@ def _check_count(name: str, v) -> int:
     return int(v)
 
 
-def _check_data_range(data_range) -> float:
-    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)) or not data_range > 0:
-        raise ValueError(f"data_range: expected a positive number (255 for uint8 images), got {data_range!r}")
-    return data_range
-
-
 def _checked_images(images, data_range) -> torch.Tensor:
     """``images`` as a tensor ``[N, C, H, W]`` at least one window wide: uint8 kept as it is (no range
     to check), anything else checked to lie in ``[0, data_range]`` and returned as float32."""
@@ -208,7 +202,7 @@ def _checked_images(images, data_range) -> torch.Tensor:
     if isinstance(images, torch.Tensor) and images.dtype == torch.uint8:
         check_images(images[:1], "images", channels=None, min_size=k)  # shape/dtype; uint8 needs no range check
         return images
-    return check_images(images, "images", channels=None, min_size=k, data_range=float(_check_data_range(data_range)))
+    return check_images(images, "images", channels=None, min_size=k, data_range=float(check_data_range(data_range)))
 
 
 def _checked_labels(class_ids, n: int) -> np.ndarray | None:
@@ -257,7 +251,7 @@ class MSSSIMDiversityStream:
         self.pairs_overall = _check_count("pairs_overall", defaults.MS_SSIM_PAIRS_OVERALL
                                           if pairs_overall is None else pairs_overall)
         self.seed = _check_count("seed", defaults.SEED if seed is None else seed)
-        self.data_range = _check_data_range(data_range)
+        self.data_range = check_data_range(data_range)
         if variant not in ("piq", "hdgan-code"):
             raise ValueError(f"variant: expected 'piq' or 'hdgan-code', got {variant!r}")
         self.variant, self.weights = variant, weights
@@ -446,7 +440,7 @@ def ms_ssim_diversity(images, class_ids=None, pairs_per_class: int | None = None
         ``image_size`` ``[H, W]``, ``seed``, ``variant``, ``n_pairs_nan`` and ``per_class``
         ``{class_id: mean}``.
     """
-    _check_data_range(data_range)
+    check_data_range(data_range)
     images = _checked_images(images, data_range)
     stream = MSSSIMDiversityStream(images.shape[0], class_ids, pairs_per_class, pairs_overall, seed, data_range,
                                    weights=weights, variant=variant, batch_size=batch_size)

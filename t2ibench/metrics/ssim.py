@@ -37,12 +37,18 @@ from t2ibench.metrics.gaussian_window import gaussian_kernel_1d, images_per_chun
 from t2ibench.validation import check_images, check_same_shape
 
 
+def check_data_range(data_range) -> float:
+    """``data_range`` if it is a positive number (the images' value range), else a ValueError."""
+    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)) or not data_range > 0:
+        raise ValueError(f"data_range: expected a positive number (255 for uint8 images), got {data_range!r}")
+    return data_range
+
+
 def _check_pair(x, y, data_range, min_size: int, channels=None,
                 keep_uint8: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Validated ``x``, ``y`` as float32 tensors of one shape (``keep_uint8``: two uint8 tensors
     stay uint8, for the functions that convert chunk by chunk)."""
-    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)) or not data_range > 0:
-        raise ValueError(f"data_range: expected a positive number (255 for uint8 images), got {data_range!r}")
+    check_data_range(data_range)
     import numpy as np
 
     x = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
