@@ -212,6 +212,34 @@ def gather(obj, what: str) -> list | None:
     return out
 
 
+def check_same(value, what: str) -> None:
+    """Raise a :class:`DistributedError` on every rank unless every rank holds an equal ``value``
+    (picklable, compared with ``==``; for dicts the message names the keys that differ). One process:
+    nothing to compare. Used before any work is shared out, e.g. that every rank loaded the same
+    generator (ranks started with different weights would otherwise be merged into one result)."""
+    r = ranks()
+    if not r.active:
+        return
+    import torch.distributed as dist
+
+    values = [None] * r.world
+    _exchange(f"comparing {what}", lambda: dist.all_gather_object(values, value))
+    differing = [k for k, v in enumerate(values) if v != values[0]]
+    if not differing:
+        return
+
+    def differs(v):
+        if isinstance(v, dict) and isinstance(values[0], dict):
+            keys = [k for k in dict.fromkeys([*values[0], *v]) if v.get(k) != values[0].get(k)]
+            return ", ".join(f"{k}={v.get(k)!r}" for k in keys) + " (rank 0: " + \
+                ", ".join(f"{k}={values[0].get(k)!r}" for k in keys) + ")"
+        return f"{v!r} (rank 0: {values[0]!r})"
+
+    raise DistributedError(f"{what} differs between ranks: " + "; ".join(f"rank {k} has {differs(values[k])}"
+                                                                         for k in differing)
+                           + "; start every process with the same arguments and files")
+
+
 def broadcast(obj, what: str):
     """Rank 0's ``obj`` on every rank (the other ranks' ``obj`` is ignored). One process: ``obj``."""
     if not ranks().active:

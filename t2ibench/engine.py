@@ -275,6 +275,9 @@ class Prefetched:
             raise ValueError(f"depth: expected a positive int, got {depth!r}")
         self._items, self._queue, self._stop = items, queue.Queue(maxsize=depth), threading.Event()
         self._thread = threading.Thread(target=self._run, name="t2ibench-producer", daemon=True)
+        # the current CUDA device is per thread: a new thread starts on cuda:0, where each torchrun rank
+        # must keep its own cuda:LOCAL_RANK (t2ibench.distributed.setup sets it in the main thread)
+        self._cuda_device = torch.cuda.current_device() if torch.cuda.is_initialized() else None
 
     def _put(self, entry) -> bool:
         while not self._stop.is_set():
@@ -287,6 +290,8 @@ class Prefetched:
 
     def _run(self) -> None:
         try:
+            if self._cuda_device is not None:
+                torch.cuda.set_device(self._cuda_device)
             with torch.inference_mode():
                 for item in self._items:
                     if not self._put((item, None)):
@@ -495,9 +500,12 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     collected.streams = {p.name: s for p in protocols.values() if (s := p.image_stream(collected)) is not None}
     paired_chunks: dict[str, list[torch.Tensor]] = {p.name: [] for p in paired}
 
+    identity = run_identity(generator, generator_name, dataset, plan, seed) if image_dir is not None or rank.active \
+        else None
+    distributed.check_same(identity, "the run (generator, dataset, plan, seed)")  # under torchrun, before any work
+
     def open_store():  # rank 0 writes the manifest and says what it reads back, then the other ranks open it
-        store = ImageStore.open(image_dir, run_identity(generator, generator_name, dataset, plan, seed), n_images,
-                                shard_size)
+        store = ImageStore.open(image_dir, identity, n_images, shard_size)
         return store, _check_read_back(store, generator_name, reuse_images) if rank.is_main else 0
 
     store, resumed = (distributed.main_first(open_store, "opening the image folder") if image_dir is not None

@@ -225,3 +225,26 @@ def test_a_rank_that_waits_past_the_timeout_is_an_error_not_a_hang(tmp_path):
     assert proc.returncode != 0 and time.time() - t0 < 50, proc.stderr[-3000:]
     assert "DistributedError: gathering the test value on rank 0 failed" in proc.stderr, proc.stderr[-3000:]
     assert "took longer than the 3 s timeout ($T2IBENCH_DIST_TIMEOUT raises it)" in proc.stderr
+
+
+@needs_torchrun
+def test_ranks_with_different_generators_are_refused_before_generating(tmp_path):
+    """A plug-in whose setting differs between ranks (as if each process had loaded other weights) would be
+    merged into one wrong result; the run ends before generating, naming what differs."""
+    (tmp_path / "per_rank.py").write_text(
+        "import os\n"
+        "from t2ibench.generators.reference import UniformNoise\n\n"
+        "class PerRank(UniformNoise):\n"
+        "    def __init__(self, size):\n"
+        "        super().__init__(size)\n"
+        "        self.brightness = int(os.environ['RANK'])\n\n"
+        "def make(dataset=None, device='cpu'):\n"
+        "    return PerRank(64)\n")
+    command = ["torchrun", "--nproc_per_node", "2", "--master_port", "29585", "-m", "t2ibench", "eval",
+               "--generator", f"{tmp_path / 'per_rank.py'}:make", "--metrics", "ssim", "--n-images", 100,
+               "--device", "cpu", "--no-progress", "--out", tmp_path / "out"]
+    proc = subprocess.run(list(map(str, command)), cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "the run (generator, dataset, plan, seed) differs between ranks: rank 1 has generator_fingerprint=" \
+        in proc.stderr, proc.stderr[-3000:]
+    assert not (tmp_path / "out" / "result.json").exists()

@@ -120,3 +120,20 @@ def test_prefetched_alone():
         assert list(items) == list(range(10))
     with pytest.raises(ValueError, match="depth"):
         engine.Prefetched(iter(()), depth=0)
+
+
+def test_the_producer_thread_runs_on_the_callers_cuda_device(monkeypatch):
+    """Under torchrun each rank's main thread sets cuda:LOCAL_RANK; the current CUDA device is per
+    thread, so the producer sets the same one before producing (no GPU here: torch.cuda's calls are
+    recorded instead of run)."""
+    calls = []
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 3)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: calls.append((threading.current_thread().name, d)))
+    with engine.Prefetched(iter([1, 2]), depth=1) as items:
+        assert list(items) == [1, 2]
+    assert calls == [("t2ibench-producer", 3)]
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)  # CPU runs never touch CUDA
+    with engine.Prefetched(iter([1]), depth=1) as items:
+        assert list(items) == [1]
+    assert len(calls) == 1
