@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from t2ibench import defaults
 from t2ibench.io import write_json
 
-_PACKAGES = ("t2ibench", "torch", "torchvision", "numpy", "scipy", "torch-fidelity", "piq", "open_clip_torch")
+_PACKAGES = ("t2ibench", "torch", "torchvision", "numpy", "scipy", "numba", "torch-fidelity", "piq", "open_clip_torch")
 
 
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
