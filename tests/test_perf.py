@@ -156,6 +156,18 @@ def _wait_gone(pids, timeout=10.0) -> bool:
     return False
 
 
+def test_best_of_stops_repeating_once_the_budget_is_spent():
+    from t2ibench.perf.rows import best_of
+
+    calls = []
+    assert best_of(lambda: calls.append(1) or len(calls), 5)[1:] == (5, 5)  # no budget: every repeat
+    calls.clear()
+    best, value, n = best_of(lambda: calls.append(1) or len(calls), 5, budget_s=0.0)  # spent after the first call
+    assert (value, n, len(calls)) == (1, 1, 1) and 0 <= best < 1
+    with pytest.raises(ValueError, match="repeats"):
+        best_of(lambda: None, 0)
+
+
 def test_competing_load_is_stopped_on_exit_and_on_error():
     with CompetingLoad(2) as load:
         pids = load.pids()

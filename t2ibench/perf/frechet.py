@@ -42,9 +42,9 @@ def measure(sizes: dict, device: str, seed: int, progress) -> list[dict]:
         rng = np.random.default_rng([seed, dim])
         s1, s2 = random_statistics(rng, dim, 2 * dim), random_statistics(rng, dim, 2 * dim)
         progress(f"frechet d={dim}: t2ibench")
-        t_ours, v_ours = best_of(lambda: frechet_distance(*s1, *s2), sizes["frechet_repeats"])
+        t_ours, v_ours, _ = best_of(lambda: frechet_distance(*s1, *s2), sizes["frechet_repeats"])
         progress(f"frechet d={dim}: scipy sqrtm")
-        t_peer, v_peer = best_of(lambda: scipy_sqrtm_frechet(*s1, *s2), sizes["frechet_repeats"])
+        t_peer, v_peer, _ = best_of(lambda: scipy_sqrtm_frechet(*s1, *s2), sizes["frechet_repeats"])
         case = f"d={dim}"
         rows.append(make_row("frechet", case, items=1, ours_name="t2ibench.metrics.frechet_distance",
                              ours_s=t_ours, peer_name=PEER, peer_s=t_peer,

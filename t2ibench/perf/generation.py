@@ -39,6 +39,6 @@ def measure(sizes: dict, device: str, dataset, seed: int, progress) -> list[dict
             for s in range(0, n, defaults.BATCH_SIZE):
                 generate_checked(gen, name, captions[s:s + defaults.BATCH_SIZE], seed=seed + s)
 
-        t, _ = best_of(run, sizes["generation_repeats"])
+        t, _, _ = best_of(run, sizes["generation_repeats"])
         rows.append(make_row("generation", name, items=n, ours_name=f"{name} (tiny, shipped weights)", ours_s=t))
     return rows

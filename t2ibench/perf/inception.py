@@ -70,9 +70,9 @@ def measure(sizes: dict, device: str, folders, weights, progress) -> list[dict]:
     fake_files = folders.fake_files()[:n]
     real_files = [folders.real_file(k) for k in folders.real_keys[:n]]
     progress(f"inception {case}: t2ibench")
-    t_ours, v_ours = best_of(lambda: ours(extractor, fake_files, real_files))
+    t_ours, v_ours, _ = best_of(lambda: ours(extractor, fake_files, real_files))
     progress(f"inception {case}: torch-fidelity")
-    t_peer, v_peer = best_of(lambda: peer(name, folders.fake, folders.real, device))
+    t_peer, v_peer, _ = best_of(lambda: peer(name, folders.fake, folders.real, device))
     return [make_row("inception", case, items=2 * n, ours_name="t2ibench inception-v3-compat (TorchScript file)",
                      ours_s=t_ours, peer_name=PEER, peer_s=t_peer,
                      values=[agreement("fid", v_ours, v_peer, **TOLERANCES["fid"])])]

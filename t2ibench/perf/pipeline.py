@@ -82,9 +82,9 @@ def measure(sizes: dict, device: str, folders, dataset, seed: int, work, progres
         _refs[key] = separate_tools.prepare(folders, dataset, device, work / "torch-fidelity-cache")
     refs = _refs[key]
     progress(f"pipeline {n} images: t2ibench single pass")
-    t_ours, v_ours = best_of(lambda: ours(folders, dataset, seed, device))
+    t_ours, v_ours, _ = best_of(lambda: ours(folders, dataset, seed, device))
     progress(f"pipeline {n} images: separate tools")
-    t_peer, v_peer = best_of(lambda: separate_tools.evaluate_separately(folders, dataset, refs, seed, device))
+    t_peer, v_peer, _ = best_of(lambda: separate_tools.evaluate_separately(folders, dataset, refs, seed, device))
     return [make_row("pipeline", f"{GENERATOR} {n} images", items=n, ours_name="t2ibench evaluate_image_folder",
                      ours_s=t_ours, peer_name=PEER, peer_s=t_peer, target=TARGETS["pipeline"]["ratio"],
                      values=compare(v_ours, v_peer),

@@ -32,7 +32,9 @@ def _extra(row) -> str:
     if "peer_seconds_by_tool" in e:
         return "peer s: " + ", ".join(f"{k} {v:.3g}" for k, v in e["peer_seconds_by_tool"].items())
     if "max_pair_abs_diff" in e:
-        return f"max pair |diff| {e['max_pair_abs_diff']:.2g}"
+        calls = e.get("timed_calls", {})
+        return (f"max pair |diff| {e['max_pair_abs_diff']:.2g}; best of {calls.get('ours', '?')} / "
+                f"{calls.get('peer', '?')} calls")
     return ""
 
 

@@ -12,17 +12,18 @@ MEASUREMENTS = ("frechet", "inception", "pipeline", "pixel", "memory", "generati
 #: Sizes per run mode. frechet_dims: feature dimensions; frechet_repeats: timed repetitions
 #: (best kept); inception_images: generated PNGs (and as many real ones) both extractors read;
 #: pipeline_images: captions of the whole-evaluation comparison; pixel_pairs: image pairs (64 px
-#: shapes test images; best of pixel_repeats); memory_images: N of each fresh-subprocess evaluation;
+#: shapes test images; best of pixel_repeats calls, fewer once they took pixel_budget_s seconds together:
+#: piq's per-image loop under the competing load took ~35 s a call); memory_images: N of each fresh-subprocess evaluation;
 #: generation_images: images each zoo model generates (best of generation_repeats).
 SIZES = {
     "quick": {"frechet_dims": (64, 256), "frechet_repeats": 1, "inception_images": 20, "pipeline_images": 100,
-              "pixel_pairs": 40, "pixel_repeats": 1, "memory_images": (100, 200), "generation_images": 10,
+              "pixel_pairs": 40, "pixel_repeats": 1, "pixel_budget_s": 10, "memory_images": (100, 200), "generation_images": 10,
               "generation_repeats": 1},
     "default": {"frechet_dims": (2048, 512), "frechet_repeats": 1, "inception_images": 24,
-                "pipeline_images": 100, "pixel_pairs": 300, "pixel_repeats": 5, "memory_images": (100, 200, 400),
+                "pipeline_images": 100, "pixel_pairs": 300, "pixel_repeats": 5, "pixel_budget_s": 10, "memory_images": (100, 200, 400),
                 "generation_images": 50, "generation_repeats": 1},
     "full": {"frechet_dims": (2048, 512), "frechet_repeats": 3, "inception_images": 1000, "pipeline_images": 2000,
-             "pixel_pairs": 300, "pixel_repeats": 5, "memory_images": (1000, 5000, 20000), "generation_images": 500,
+             "pixel_pairs": 300, "pixel_repeats": 5, "pixel_budget_s": 30, "memory_images": (1000, 5000, 20000), "generation_images": 500,
              "generation_repeats": 3},
 }
 
