@@ -537,8 +537,9 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
 
     if rank.active:  # rank 0 goes on with every rank's part, in plan order; the others wait for its result
         lo, hi = span
-        parts = distributed.gather({"fake": {k: [(lo, v[lo:hi])] for k, v in collected.fake.items()},
-                                    "paired": paired_chunks, "kept": kept, "digests": digests,
+        # rank 0's own feature rows are in place already: only the other ranks' travel (and get pickled)
+        own_rows = {} if rank.is_main else {k: [(lo, v[lo:hi])] for k, v in collected.fake.items()}
+        parts = distributed.gather({"fake": own_rows, "paired": paired_chunks, "kept": kept, "digests": digests,
                                     "sizes": [generated_size]}, "features and images")
         if not rank.is_main:
             return distributed.broadcast(None, "the result")
