@@ -151,12 +151,13 @@ def run(args) -> int:
                 continue
             n_images = args.n_images or len(dataset)
             key = sha256_json(run_identity(generator, name, dataset, evaluation_plan(dataset, n_images, args.seed),
-                                           args.seed))[:12]
+                                           args.seed, args.generator_precision))[:12]
             image_dir = Path(args.images_dir) / dataset_name / f"{safe_filename(name)}-{key}"
             result = evaluate(generator, dataset, metrics=comma_list(args.metrics), n_images=n_images,
                               seed=args.seed, batch_size=args.batch_size, device=device, extractor_weights=weights,
                               progress=not args.no_progress, generator_name=name, allow_small_n=args.allow_small_n,
-                              image_dir=image_dir, shard_size=args.shard_size)
+                              image_dir=image_dir, shard_size=args.shard_size,
+                              generator_precision=args.generator_precision)
             plan = evaluation_plan(dataset, min(8, n_images), args.seed)  # the first images of the run, kept on disk
             if main:
                 result.save(out / "results" / f"{safe_filename(name)}.json")
@@ -196,7 +197,7 @@ def run(args) -> int:
                                     extractor_weights=weights, progress=not args.no_progress,
                                     allow_small_n=args.allow_small_n, shard_size=args.shard_size,
                                     user_rows=user_rows, human_scores=human_scores,
-                                    generator_options=generator_options)
+                                    generator_options=generator_options, generator_precision=args.generator_precision)
             index.append((dataset_name, tables))
             print(f"wrote {len(tables)} tables to {out}/tables/")
         if not args.no_sanity:

@@ -139,7 +139,7 @@ GENERATOR_OPTIONS = {"generator_weights": "weights", "weights_format": "format",
 
 def add_generator_weights_args(p: argparse.ArgumentParser) -> None:
     """``--generator-weights``, ``--weights-format``, ``--generator-text-encoder``: other
-    weights for a zoo generator than its shipped ones — a file of its own, or a paper's released checkpoint
+    weights for a zoo generator than its shipped ones; ``--generator-precision`` — a file of its own, or a paper's released checkpoint
     (``t2ibench eval`` and ``benchmark.py``; each ``NAME=VALUE``, repeatable, NAME one of the run's generators)."""
     p.add_argument("--generator-weights", action="append", default=[], metavar="NAME=PATH",
                    help="weights of zoo generator NAME instead of its shipped ones: a zoo .safetensors, or a paper's "
@@ -147,6 +147,10 @@ def add_generator_weights_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights-format", action="append", default=[], metavar="NAME=FORMAT",
                    help="the released format of NAME's --generator-weights, e.g. attngan-release ('t2ibench list "
                         "formats' lists them, with the files each reads and what it refuses)")
+    p.add_argument("--generator-precision", choices=defaults.GENERATOR_PRECISIONS, default=defaults.GENERATOR_PRECISION,
+                   help="the generators' forward pass: float32 (default), or float16 / bfloat16 under torch.autocast "
+                        "(faster on CUDA; images differ from float32's by a fraction of a grey level: README "
+                        "'Precision'); feature extractors always run in float32")
     p.add_argument("--generator-text-encoder", action="append", default=[], metavar="NAME=FILES",
                    help="the text encoder NAME reads: with --weights-format, the release's DAMSM and its vocabulary, "
                         "e.g. attngan=DAMSMencoders/bird/text_encoder200.pth,data/birds/captions.pickle; else "
@@ -240,7 +244,7 @@ def _cmd_eval(args) -> int:
         generator = load_generator(name, dataset=dataset, device=device, **options)
         result = evaluate(generator, dataset, n_images=args.n_images, generator_name=name,
                           image_dir=None if args.no_images else out / "images", shard_size=args.shard_size,
-                          reuse_images=args.reuse_images, **common)
+                          reuse_images=args.reuse_images, generator_precision=args.generator_precision, **common)
     if not distributed.is_main():  # rank 0 writes the result and the samples
         return 0
     result.save(out / "result.json")

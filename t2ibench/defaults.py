@@ -23,6 +23,12 @@ SEED = 0
 
 #: Images per call of a generator (``--batch-size``).
 BATCH_SIZE = 50
+#: Precision of a generator's forward pass (``--generator-precision``): "float32", or "float16" /
+#: "bfloat16" under ``torch.autocast`` on the evaluation device (opt-in: faster on CUDA, and images
+#: that differ from float32's by a fraction of a grey level; measured in the README's "Precision").
+#: Feature extractors always run in float32, the precision of the references they reproduce.
+GENERATOR_PRECISION = "float32"
+GENERATOR_PRECISIONS = ("float32", "float16", "bfloat16")
 #: Images per forward pass of a feature extractor and per paired-metric call, in chunks aligned
 #: to the plan (0..49, 50..99, ...) whatever the generation batch size: float32 kernels round
 #: differently for different batch shapes, so a fixed chunk keeps features bit-for-bit

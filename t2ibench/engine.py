@@ -20,6 +20,7 @@ image outlives its chunk except those a streaming metric still needs
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import sys
@@ -37,7 +38,7 @@ from t2ibench import defaults, distributed
 from t2ibench.data import Caption, CaptionedImageDataset, load_dataset
 from t2ibench.feature_cache import cached_arrays
 from t2ibench.features import FeatureExtractor, load_extractor
-from t2ibench.generators.base import generate_checked
+from t2ibench.generators.base import generate_checked, generator_autocast
 from t2ibench.image_store import ImageStore
 from t2ibench.io import sha256_json
 from t2ibench.protocols import Collected, MetricProtocol, parse_metric
@@ -159,13 +160,15 @@ def _resolve_roles(metric: MetricProtocol, extractor: FeatureExtractor) -> dict[
 
 
 def run_identity(generator, generator_name: str, dataset: CaptionedImageDataset, plan: Sequence[Caption],
-                 seed: int) -> dict:
+                 seed: int, precision: str = defaults.GENERATOR_PRECISION) -> dict:
     """What makes two runs' generated images the same: the key of an image folder's manifest.
 
     ``generator_fingerprint`` (:func:`t2ibench.generators.fingerprint.generator_fingerprint`):
     the generator's declared ``fingerprint`` (zoo models: sha256 of weights and source), else
     the sha256 of its source files, named weights files, modules' tensors and settings, so
     that an edited or retrained plug-in is told apart; ``None`` when nothing identifies it.
+    ``generator_precision`` only when it is not float32 (the images differ; float32 runs keep the
+    identity they had before precisions existed).
     """
     from t2ibench.generators.fingerprint import generator_fingerprint
     from t2ibench.registry import get_generator_factory
@@ -176,11 +179,13 @@ def run_identity(generator, generator_name: str, dataset: CaptionedImageDataset,
         factory = None
     return {"generator": generator_name, "generator_fingerprint": generator_fingerprint(generator, factory),
             "dataset": dataset.name, "split": dataset.split, "dataset_fingerprint": dataset.fingerprint,
-            "seed": int(seed), "plan_sha256": sha256_json([[str(c), c.image_index] for c in plan])}
+            "seed": int(seed), "plan_sha256": sha256_json([[str(c), c.image_index] for c in plan]),
+            **({"generator_precision": precision} if precision != "float32" else {})}
 
 
 def generated_batches(generator, generator_name: str, plan: Sequence[Caption], seed: int, batch_size: int,
-                      store: ImageStore | None = None, progress: bool = True, span: tuple[int, int] | None = None):
+                      store: ImageStore | None = None, progress: bool = True, span: tuple[int, int] | None = None,
+                      autocast=contextlib.nullcontext):
     """Yield ``(start, stop, uint8 images)`` over the plan, consecutive from entry 0 (from ``span[0]`` to
     ``span[1]`` when a span is given: this rank's part, :func:`t2ibench.distributed.plan_span`, whose
     ends are shard boundaries when there is a store).
@@ -190,7 +195,8 @@ def generated_batches(generator, generator_name: str, plan: Sequence[Caption], s
     complete shard is read back from disk instead of generated, a new shard is written
     (atomically) before its images are yielded, and each shard is yielded whole. Every image of
     a run must have the same size (the first one's): a generator whose size changes is an error
-    naming it.
+    naming it. ``autocast``: a factory of the context each generator call runs in
+    (:func:`t2ibench.generators.base.generator_autocast`).
     """
     begin, end = span or (0, len(plan))
     bar = tqdm(total=end - begin, desc=f"{generator_name}", unit="img", disable=not progress)
@@ -206,8 +212,9 @@ def generated_batches(generator, generator_name: str, plan: Sequence[Caption], s
 
     def generate(lo: int, hi: int):
         for start, stop in _batches(hi - lo, batch_size):
-            yield lo + start, lo + stop, same_size(generate_checked(
-                generator, generator_name, plan[lo + start:lo + stop], seed=seed + lo + start), lo + start)
+            with autocast():
+                images = generate_checked(generator, generator_name, plan[lo + start:lo + stop], seed=seed + lo + start)
+            yield lo + start, lo + stop, same_size(images, lo + start)
 
     def shards():
         for shard, lo, hi in store.shard_ranges():
@@ -411,7 +418,7 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
              extractor_weights: dict[str, str] | None = None, progress: bool = True,
              generator_name: str | None = None, allow_small_n: bool = False, image_dir=None,
              shard_size: int = defaults.SHARD_SIZE, reuse_images: bool = False,
-             plan: Sequence[Caption] | None = None) -> EvalResult:
+             plan: Sequence[Caption] | None = None, generator_precision: str | None = None) -> EvalResult:
     """Evaluate ``generator`` on ``dataset`` in one pass and return an :class:`EvalResult`.
 
     generator: a registered name, ``"module:callable"``, or an object with ``generate``;
@@ -442,6 +449,11 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     arguments; each generates its own part of the plan (and writes its own shards), rank 0 computes
     the metrics from every part, and every process returns the same result, equal to one process's.
     ``device="cuda"`` becomes ``cuda:LOCAL_RANK``.
+
+    ``generator_precision``: "float32" (``None``: ``defaults.GENERATOR_PRECISION``), or "float16" /
+    "bfloat16": the generator's calls run under ``torch.autocast`` on ``device``
+    (:func:`t2ibench.generators.base.generator_autocast`); feature extractors and metrics stay in
+    float32. Recorded in the result's provenance and, when not float32, in the image folder's key.
     """
     t0 = time.time()
     device = distributed.setup(device)  # under torchrun: join the process group; cuda -> cuda:LOCAL_RANK
@@ -453,6 +465,8 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         raise TypeError(f"dataset: expected a name or a CaptionedImageDataset, got {type(dataset).__name__}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    precision = generator_precision or defaults.GENERATOR_PRECISION
+    generator_autocast(precision, device)  # a bad name is an error before anything is loaded
     if isinstance(generator, str):
         generator_name = generator_name or generator
         generator = load_generator(generator, dataset=dataset, device=device)
@@ -500,8 +514,8 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     collected.streams = {p.name: s for p in protocols.values() if (s := p.image_stream(collected)) is not None}
     paired_chunks: dict[str, list[torch.Tensor]] = {p.name: [] for p in paired}
 
-    identity = run_identity(generator, generator_name, dataset, plan, seed) if image_dir is not None or rank.active \
-        else None
+    identity = (run_identity(generator, generator_name, dataset, plan, seed, precision)
+                if image_dir is not None or rank.active else None)
     distributed.check_same(identity, "the run (generator, dataset, plan, seed)")  # under torchrun, before any work
 
     def open_store():  # rank 0 writes the manifest and says what it reads back, then the other ranks open it
@@ -512,7 +526,8 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
                       else (None, 0))
     # this rank's part of the plan (all of it in one process), on chunk, shard and batch boundaries
     span = distributed.plan_span(n_images, defaults.FEATURE_BATCH_SIZE, store.shard_size if store else batch_size)
-    batches = generated_batches(generator, generator_name, plan, seed, batch_size, store, progress, span)
+    batches = generated_batches(generator, generator_name, plan, seed, batch_size, store, progress, span,
+                                lambda: generator_autocast(precision, device))
     chunks = _with_real_images(aligned_chunks(batches, defaults.FEATURE_BATCH_SIZE), dataset, plan, bool(paired))
     # ranks other than 0 keep, for each streaming metric, only the images it reads (rank 0 streams its own part,
     # the plan's first, then the others' kept images in plan order)
@@ -571,6 +586,7 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
         n_images=int(n_images), seed=int(seed), metrics=results,
         extractors={name: e.describe() for name, e in extractors.items()},
         provenance={"versions": package_versions(), "device": str(device), "batch_size": batch_size,
+                    "generator_precision": precision,
                     "image_size": image_size, "distinct_images": len(digests),
                     "cache": [u.to_dict() for u in collected.cache_log],
                     **({"images": {"dir": str(store.root), "shards": len(store.shard_ranges()),

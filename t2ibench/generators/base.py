@@ -18,6 +18,7 @@ file; every result computed with it carries that sentence in ``EvalResult.warnin
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -74,6 +75,21 @@ def run_aligned(make_batch, n: int, seed: int, chunk: int) -> torch.Tensor:
         parts.append(make_batch(rows)[pos:pos + take])
         j += take
     return torch.cat(parts)
+
+
+def generator_autocast(precision: str, device):
+    """The context a generator's forward pass runs in for ``precision``
+    (``defaults.GENERATOR_PRECISIONS``): nothing for "float32", else ``torch.autocast`` on the
+    device's type with float16 or bfloat16 (matrix products and convolutions in that dtype, the
+    ops autocast keeps in float32 untouched). A ValueError names the choices for any other value."""
+    from t2ibench import defaults
+
+    if precision not in defaults.GENERATOR_PRECISIONS:
+        raise ValueError(f"generator precision: expected one of {', '.join(defaults.GENERATOR_PRECISIONS)}, "
+                         f"got {precision!r}")
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=getattr(torch, precision))
 
 
 def generate_checked(gen, name: str, captions: Sequence[str], seed: int,

@@ -74,7 +74,8 @@ def _options_name(generator: str, options: dict) -> str:
 def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, device: str = "cpu",
                    images_dir="runs/benchmark", batch_size: int | None = None, extractor_weights=None,
                    progress: bool = True, allow_small_n: bool = False, shard_size: int | None = None,
-                   user_rows=None, human_scores=(), generator_options=None) -> list:
+                   user_rows=None, human_scores=(), generator_options=None,
+                   generator_precision: str | None = None) -> list:
     """Evaluate and write the tables ``table_ids`` on ``dataset`` (a loaded dataset); returns their
     :class:`~t2ibench.tables.render.RenderedTable` list (each with ``files``). Writes
     ``out_dir/<id>.{md,csv,json,tex}``, its figure ``out_dir/<id>.png`` (:mod:`.figures`) and ``out_dir/results/<generator>[-<option><value>].json``.
@@ -85,7 +86,8 @@ def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, dev
     :class:`~.human_scores.HumanScores` (``benchmark.py --human-scores``) that fill the human-rated tables
     whose generators they rated (:func:`~.human_scores.human_measured`; a file left out is printed with why).
     ``generator_options``: ``{generator: factory keywords}`` added when a table's generator is loaded (other
-    weights, e.g. a paper's released checkpoint: ``benchmark.py --generator-weights`` / ``--weights-format``)."""
+    weights, e.g. a paper's released checkpoint: ``benchmark.py --generator-weights`` / ``--weights-format``).
+    ``generator_precision``: as :func:`t2ibench.engine.evaluate`'s (``None``: the default, float32)."""
     from models.common.zoo import NoWeightsError
     from t2ibench import defaults, distributed
     from t2ibench.engine import evaluate, evaluation_plan, run_identity
@@ -115,13 +117,14 @@ def measure_tables(table_ids, dataset, out_dir, *, n_images: int, seed: int, dev
             missing.append(ev.generator)
             continue
         name = _options_name(ev.generator, ev.options)
-        identity = run_identity(generator, ev.generator, dataset, evaluation_plan(dataset, n_images, seed), seed)
+        identity = run_identity(generator, ev.generator, dataset, evaluation_plan(dataset, n_images, seed), seed,
+                                generator_precision or defaults.GENERATOR_PRECISION)
         result = evaluate(generator, dataset, metrics=list(ev.protocols), n_images=n_images, seed=seed,
                           batch_size=batch_size or defaults.BATCH_SIZE, device=device,
                           extractor_weights=extractor_weights, progress=progress, generator_name=name,
                           allow_small_n=allow_small_n,
                           image_dir=Path(images_dir) / dataset.name / "tables" / f"{name}-{sha256_json(identity)[:12]}",
-                          shard_size=shard_size or defaults.SHARD_SIZE)
+                          shard_size=shard_size or defaults.SHARD_SIZE, generator_precision=generator_precision)
         if distributed.is_main():  # under torchrun every rank evaluates its part; rank 0 alone writes
             result.save(out_dir / "results" / f"{name}.json")
         print(result.summary(), flush=True)

@@ -1,0 +1,59 @@
+"""Generators under torch.autocast (issue 15, point 2: "on CUDA, autocast for generators where it leaves
+metric inputs within tolerance"): the opt-in ``generator_precision`` runs a generator's calls in
+float16 / bfloat16 while feature extractors and metrics stay in float32. No GPU here: bfloat16 on the CPU,
+the same autocast mechanism, checked against float32 with the regress gate's tolerances."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from t2ibench import defaults
+from t2ibench.compare import compare
+from t2ibench.data import load_dataset
+from t2ibench.engine import evaluate, evaluation_plan, run_identity
+from t2ibench.generators.base import generator_autocast
+from t2ibench.registry import load_generator
+
+
+def test_generator_autocast_contexts():
+    with generator_autocast("float32", "cpu"):
+        assert not torch.is_autocast_enabled("cpu")
+    with generator_autocast("bfloat16", "cpu"):
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    with pytest.raises(ValueError, match="expected one of float32, float16, bfloat16, got 'half'"):
+        generator_autocast("half", "cpu")
+    with pytest.raises(ValueError, match="generator precision"):
+        evaluate("noise", "shapes", metrics=["ssim"], n_images=10, generator_precision="fp8", progress=False)
+
+
+def test_bfloat16_generation_stays_within_the_regress_tolerance_of_float32():
+    """attngan (LSTM text encoder, attention, convolutions) at 300 images: every default metric of the
+    bfloat16 run is 'ok' against the float32 run in the regress gate (neither worse nor better beyond
+    its tolerance), the images do differ, and the result says which precision made them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fp32 = evaluate("attngan", "shapes", n_images=300, progress=False)
+        bf16 = evaluate("attngan", "shapes", n_images=300, generator_precision="bfloat16", progress=False)
+    assert (fp32.provenance["generator_precision"], bf16.provenance["generator_precision"]) == ("float32", "bfloat16")
+    assert fp32.value("ssim") != bf16.value("ssim")  # autocast took effect
+    comparison = compare(fp32, bf16, mode="regress")
+    assert {r["verdict"] for r in comparison.rows} == {"ok"}, comparison.summary()
+
+
+def test_precision_is_part_of_the_image_folder_key(tmp_path):
+    """Kept float32 images are never read back for a bfloat16 run (and a float32 run keeps the key it
+    had before precisions existed)."""
+    dataset = load_dataset("shapes", split="test")
+    generator = load_generator("gan-int-cls", dataset=dataset)
+    plan = evaluation_plan(dataset, 20, 0)
+    identity = run_identity(generator, "gan-int-cls", dataset, plan, 0)
+    assert "generator_precision" not in identity
+    assert run_identity(generator, "gan-int-cls", dataset, plan, 0, "bfloat16") == {
+        **identity, "generator_precision": "bfloat16"}
+    kw = dict(metrics=["ssim"], n_images=20, allow_small_n=True, progress=False, image_dir=tmp_path / "images")
+    evaluate(generator, dataset, generator_name="gan-int-cls", **kw)
+    with pytest.raises(ValueError, match="generator_precision"):
+        evaluate(generator, dataset, generator_name="gan-int-cls", generator_precision="bfloat16", **kw)
+    assert defaults.GENERATOR_PRECISION == "float32"
