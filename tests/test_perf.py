@@ -156,6 +156,17 @@ def _wait_gone(pids, timeout=10.0) -> bool:
     return False
 
 
+def test_generation_rows_time_each_precision_of_the_device(shapes, monkeypatch):
+    """One row per model and precision (CUDA adds float16; bfloat16 on the CPU stands in for it here)."""
+    from t2ibench.perf import generation, settings
+
+    monkeypatch.setattr(generation, "zoo_models", lambda: ["gan-int-cls"])
+    monkeypatch.setattr(settings, "GENERATION_PRECISIONS", {"cpu": ("float32", "bfloat16")})
+    rows = generation.measure({"generation_images": 4, "generation_repeats": 1}, "cpu", shapes, 0, lambda m: None)
+    assert [r["case"] for r in rows] == ["gan-int-cls", "gan-int-cls bfloat16"]
+    assert rows[1]["ours"]["name"] == "gan-int-cls (tiny, shipped weights, bfloat16)" and rows[1]["ours"]["seconds"] > 0
+
+
 def test_best_of_stops_repeating_once_the_budget_is_spent():
     from t2ibench.perf.rows import best_of
 

@@ -62,6 +62,10 @@ SEED = 2020
 
 #: Competing load: busy Python worker processes, one per core of the 2-core reference machine.
 LOAD_WORKERS = 2
+
+#: Generator precisions timed per device type by the generation rows (t2ibench.perf.generation):
+#: on CUDA also float16 autocast (``--generator-precision float16``), the usual GPU speed-up.
+GENERATION_PRECISIONS = {"cpu": ("float32",), "cuda": ("float32", "float16")}
 #: Load conditions run by default: idle cores, then with the competing load.
 LOAD_CONDITIONS = ("idle", "loaded")
 
