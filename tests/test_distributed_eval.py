@@ -185,24 +185,29 @@ def test_two_processes_resume_after_a_kill(tmp_path, monkeypatch):
     assert again["provenance"]["images"]["shards_read_back"] == 10 and again["metrics"] == result["metrics"]
 
 
+def _eval_plugin_under_torchrun(tmp_path, port: int, plugin_class: str, *args) -> subprocess.CompletedProcess:
+    """``torchrun --nproc_per_node 2 -m t2ibench eval`` of ssim for ``plugin_class`` (the source of a class
+    ``Plugin``, written to a file with a factory giving ``Plugin(64)``), output in ``tmp_path / "out"``."""
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(plugin_class + "\n\ndef make(dataset=None, device='cpu'):\n    return Plugin(64)\n")
+    command = ["torchrun", "--nproc_per_node", "2", "--master_port", port, "-m", "t2ibench", "eval",
+               "--generator", f"{plugin}:make", "--metrics", "ssim", "--device", "cpu", "--no-progress",
+               "--out", tmp_path / "out", *args]
+    return subprocess.run(list(map(str, command)), cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+
+
 @needs_torchrun
 def test_a_failing_rank_ends_the_run_with_its_error(tmp_path):
     """``torchrun -m t2ibench eval``: the generator raises on rank 1's part only; the run ends (torchrun stops
     rank 0) with rank 1's one-line error instead of waiting for it."""
-    (tmp_path / "failing.py").write_text(
+    t0 = time.time()
+    proc = _eval_plugin_under_torchrun(tmp_path, 29583, (
         "from t2ibench.generators.reference import UniformNoise\n\n"
-        "class Failing(UniformNoise):\n"
+        "class Plugin(UniformNoise):\n"
         "    def generate(self, captions, seed=0):\n"
         "        if seed >= 100:\n"
         "            raise ValueError(f'no image for plan entry {seed}')\n"
-        "        return super().generate(captions, seed)\n\n"
-        "def make(dataset=None, device='cpu'):\n"
-        "    return Failing(64)\n")
-    command = ["torchrun", "--nproc_per_node", "2", "--master_port", "29583", "-m", "t2ibench", "eval",
-               "--generator", f"{tmp_path / 'failing.py'}:make", "--metrics", "ssim", "--n-images", 200,
-               "--shard-size", 50, "--device", "cpu", "--no-progress", "--out", tmp_path / "out"]
-    t0 = time.time()
-    proc = subprocess.run(list(map(str, command)), cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+        "        return super().generate(captions, seed)\n"), "--n-images", 200, "--shard-size", 50)
     assert proc.returncode != 0 and time.time() - t0 < 300
     assert "error (rank 1 of 2): no image for plan entry 100" in proc.stderr, proc.stderr[-3000:]
     assert not (tmp_path / "out" / "result.json").exists()
@@ -231,19 +236,13 @@ def test_a_rank_that_waits_past_the_timeout_is_an_error_not_a_hang(tmp_path):
 def test_ranks_with_different_generators_are_refused_before_generating(tmp_path):
     """A plug-in whose setting differs between ranks (as if each process had loaded other weights) would be
     merged into one wrong result; the run ends before generating, naming what differs."""
-    (tmp_path / "per_rank.py").write_text(
+    proc = _eval_plugin_under_torchrun(tmp_path, 29585, (
         "import os\n"
         "from t2ibench.generators.reference import UniformNoise\n\n"
-        "class PerRank(UniformNoise):\n"
+        "class Plugin(UniformNoise):\n"
         "    def __init__(self, size):\n"
         "        super().__init__(size)\n"
-        "        self.brightness = int(os.environ['RANK'])\n\n"
-        "def make(dataset=None, device='cpu'):\n"
-        "    return PerRank(64)\n")
-    command = ["torchrun", "--nproc_per_node", "2", "--master_port", "29585", "-m", "t2ibench", "eval",
-               "--generator", f"{tmp_path / 'per_rank.py'}:make", "--metrics", "ssim", "--n-images", 100,
-               "--device", "cpu", "--no-progress", "--out", tmp_path / "out"]
-    proc = subprocess.run(list(map(str, command)), cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+        "        self.brightness = int(os.environ['RANK'])\n"), "--n-images", 100)
     assert proc.returncode != 0
     assert "the run (generator, dataset, plan, seed) differs between ranks: rank 1 has generator_fingerprint=" \
         in proc.stderr, proc.stderr[-3000:]
