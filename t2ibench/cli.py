@@ -258,7 +258,7 @@ def _cmd_eval(args) -> int:
 def _save_samples(args, result, generator, name: str, dataset, out: Path) -> None:
     """``OUT/samples.png``: the first 16 images of the run with their captions, read back where kept."""
     from t2ibench.engine import evaluation_plan
-    from t2ibench.generators.base import generate_checked
+    from t2ibench.generators.base import generate_checked, generator_autocast
     from t2ibench.image_store import ImageStore
     from t2ibench.plots import save_captioned_grid
 
@@ -274,8 +274,11 @@ def _save_samples(args, result, generator, name: str, dataset, out: Path) -> Non
         images = torch.stack([to_uint8_tensor(open_rgb(Path(args.images) / r.file)) for r in rows])
     else:
         plan = evaluation_plan(dataset, min(16, result.n_images), args.seed)
-        images = (generate_checked(generator, name, plan, seed=args.seed) if args.no_images
-                  else ImageStore.existing(out / "images").head(len(plan)))
+        if args.no_images:  # generated again, as the evaluation generated them
+            with generator_autocast(result.provenance["generator_precision"], result.provenance["device"]):
+                images = generate_checked(generator, name, plan, seed=args.seed)
+        else:
+            images = ImageStore.existing(out / "images").head(len(plan))
     save_captioned_grid(images, plan, out / "samples.png", title=f"{name} on {dataset.name}")
 
 

@@ -57,3 +57,21 @@ def test_precision_is_part_of_the_image_folder_key(tmp_path):
     with pytest.raises(ValueError, match="generator_precision"):
         evaluate(generator, dataset, generator_name="gan-int-cls", generator_precision="bfloat16", **kw)
     assert defaults.GENERATOR_PRECISION == "float32"
+
+
+def test_cli_flag_reaches_the_result_and_the_regenerated_samples(tmp_path, monkeypatch):
+    """``t2ibench eval --generator-precision bfloat16 --no-images``: the result records it, and the sample
+    grid (generated again, no images kept) is drawn under the same autocast as the evaluation."""
+    import json
+
+    from t2ibench import cli
+    from t2ibench.generators import base
+
+    used = []
+    real = base.generator_autocast
+    monkeypatch.setattr(base, "generator_autocast", lambda p, d: used.append(p) or real(p, d))
+    out = tmp_path / "eval"
+    assert cli.main(["eval", "--generator", "gan-int-cls", "--metrics", "ssim", "--n-images", "20", "--allow-small-n",
+                     "--generator-precision", "bfloat16", "--no-images", "--no-progress", "--out", str(out)]) == 0
+    assert json.loads((out / "result.json").read_text())["provenance"]["generator_precision"] == "bfloat16"
+    assert used[-1] == "bfloat16" and (out / "samples.png").is_file()
