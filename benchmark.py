@@ -185,7 +185,8 @@ def run(args) -> int:
             curve = against_n({g: load_generator(g, dataset=dataset, device=device, **generator_options[g])
                                if g in generator_options else g for g in curve_generators}, dataset, ns, seed=args.seed,
                               device=device,
-                              extractor_weights=weights, progress=not args.no_progress, known=results)
+                              extractor_weights=weights, progress=not args.no_progress, known=results,
+                              generator_precision=args.generator_precision)
             if main:
                 write_text(out / "fid_kid_vs_n.csv", curve.to_csv(index=False))
                 plot_against_n(curve, out / "fid_kid_vs_n.png",

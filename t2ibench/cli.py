@@ -139,8 +139,9 @@ GENERATOR_OPTIONS = {"generator_weights": "weights", "weights_format": "format",
 
 def add_generator_weights_args(p: argparse.ArgumentParser) -> None:
     """``--generator-weights``, ``--weights-format``, ``--generator-text-encoder``: other
-    weights for a zoo generator than its shipped ones; ``--generator-precision`` — a file of its own, or a paper's released checkpoint
-    (``t2ibench eval`` and ``benchmark.py``; each ``NAME=VALUE``, repeatable, NAME one of the run's generators)."""
+    weights for a zoo generator than its shipped ones — a file of its own, or a paper's released checkpoint
+    (``t2ibench eval`` and ``benchmark.py``; each ``NAME=VALUE``, repeatable, NAME one of the run's generators);
+    and ``--generator-precision`` (every generator of the run)."""
     p.add_argument("--generator-weights", action="append", default=[], metavar="NAME=PATH",
                    help="weights of zoo generator NAME instead of its shipped ones: a zoo .safetensors, or a paper's "
                         "released file with --weights-format NAME=FORMAT (repeatable)")

@@ -486,6 +486,9 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
 
     # Every check that can fail happens before any image is generated.
     plan = evaluation_plan(dataset, n_images, seed) if plan is None else list(plan)
+    identity = (run_identity(generator, generator_name, dataset, plan, seed, precision)
+                if image_dir is not None or rank.active else None)
+    distributed.check_same(identity, "the run (generator, dataset, plan, seed)")  # under torchrun, before any work
     for spec, p in protocols.items():
         if n_images < p.min_images:
             message = (f"metric {spec!r} needs at least {p.min_images} images for a stable estimate, n_images is "
@@ -513,10 +516,6 @@ def evaluate(generator, dataset="shapes", metrics: Sequence[str] | None = None, 
     paired = [p for p in protocols.values() if p.paired]
     collected.streams = {p.name: s for p in protocols.values() if (s := p.image_stream(collected)) is not None}
     paired_chunks: dict[str, list[torch.Tensor]] = {p.name: [] for p in paired}
-
-    identity = (run_identity(generator, generator_name, dataset, plan, seed, precision)
-                if image_dir is not None or rank.active else None)
-    distributed.check_same(identity, "the run (generator, dataset, plan, seed)")  # under torchrun, before any work
 
     def open_store():  # rank 0 writes the manifest and says what it reads back, then the other ranks open it
         store = ImageStore.open(image_dir, identity, n_images, shard_size)

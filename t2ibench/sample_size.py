@@ -26,26 +26,33 @@ def sizes_up_to(n_images: int, ns=DEFAULT_NS) -> list[int]:
 
 
 def against_n(generators: dict, dataset, ns=DEFAULT_NS, seed: int = 0, device: str = "cpu",
-              extractor_weights=None, progress: bool = False, known=()) -> pd.DataFrame:
+              extractor_weights=None, progress: bool = False, known=(),
+              generator_precision: str | None = None) -> pd.DataFrame:
     """One row per (generator, n): ``generator, n, fid, kid, kid_std, reused`` (``generators``: name -> a loaded
     generator or a registered name). ``n`` larger than the dataset's split is left out. ``known``:
     :class:`~t2ibench.result.EvalResult` s already computed (the leaderboard's), used where one has this
-    generator, n, seed, dataset and both metrics with the default extractor, instead of evaluating again."""
+    generator, n, seed, dataset, generator precision and both metrics with the default extractor, instead of
+    evaluating again. ``generator_precision``: as :func:`t2ibench.engine.evaluate`'s (``None``: float32)."""
+    from t2ibench import defaults
     from t2ibench.engine import evaluate
 
+    precision = generator_precision or defaults.GENERATOR_PRECISION
     reuse = {(r.generator, r.n_images): r for r in known
              if r.seed == seed and r.dataset.get("fingerprint") == dataset.fingerprint
+             and r.provenance.get("generator_precision", "float32") == precision
              and set(AGAINST_N_METRICS) <= set(r.metrics)}
     rows = []
     for name, generator in generators.items():
         for n in (n for n in ns if n <= len(dataset)):
             result = reuse.get((name, n)) or evaluate(
                 generator, dataset, metrics=list(AGAINST_N_METRICS), n_images=n, seed=seed, device=device,
-                extractor_weights=extractor_weights, progress=progress, generator_name=name)
+                extractor_weights=extractor_weights, progress=progress, generator_name=name,
+                generator_precision=precision)
             reused = (name, n) in reuse
             if reused:
                 print(f"fid/kid against n: {name} at n={n} read from this run's leaderboard result (same generator, "
-                      f"n, seed, dataset fingerprint and default extractor), not evaluated again", flush=True)
+                      f"n, seed, dataset fingerprint, precision and default extractor), not evaluated again",
+                      flush=True)
             kid = result.metrics["kid"]
             rows.append({"generator": name, "n": n, "fid": result.value("fid"), "kid": kid["value"],
                          "kid_std": kid.get("std"), "reused": reused})

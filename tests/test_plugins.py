@@ -100,6 +100,22 @@ def test_a_plugin_that_only_changes_a_weights_file_is_told_apart(tmp_path):
     assert generator_fingerprint(declared) == "v7"
 
 
+def test_a_device_setting_counts_by_its_type_so_torchrun_ranks_agree():
+    """Each torchrun rank builds the plug-in on its own cuda:LOCAL_RANK; the ranks' fingerprints must agree
+    (distributed.check_same compares them), while a CPU and a CUDA run stay apart."""
+    from t2ibench.generators.fingerprint import generator_fingerprint
+
+    class OnDevice:
+        def __init__(self, device):
+            self.device = device
+
+        def generate(self, captions, seed=0):
+            raise NotImplementedError
+
+    rank0, rank1, cpu = (generator_fingerprint(OnDevice(d)) for d in ("cuda:0", "cuda:1", "cpu"))
+    assert rank0 == rank1 == generator_fingerprint(OnDevice("cuda")) != cpu
+
+
 def test_a_generator_without_source_is_not_read_back_unless_allowed(tmp_path, capsys):
     toy = ToyDataset(20)
     cls = type("NoSource", (), {"generate": lambda self, c, seed=0: torch.zeros(len(c), 3, 32, 32, dtype=torch.uint8)})

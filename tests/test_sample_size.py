@@ -34,3 +34,9 @@ def test_fid_falls_with_n_for_a_row_of_zero_distance_and_known_results_are_reuse
     partial = dataclasses.replace(marked, metrics={"fid": marked.metrics["fid"]})
     assert against_n({"real-mismatched": "real-mismatched"}, shapes_test, ns=(200,), known=[partial])["fid"].iloc[0] \
         == pytest.approx(known.value("fid"))
+    # nor one made at another generator precision (the images differ)
+    other = dataclasses.replace(marked, provenance={**marked.provenance, "generator_precision": "bfloat16"})
+    assert against_n({"real-mismatched": "real-mismatched"}, shapes_test, ns=(200,), known=[other])["fid"].iloc[0] \
+        == pytest.approx(known.value("fid"))
+    assert against_n({"real-mismatched": "real-mismatched"}, shapes_test, ns=(200,), known=[other],
+                     generator_precision="bfloat16")["fid"].iloc[0] == 123.0

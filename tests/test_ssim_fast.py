@@ -205,6 +205,15 @@ def test_cpu_kernels_equal_the_torch_path(dtype):
                                rtol=0, atol=1e-6)
 
 
+def test_half_precision_inputs_are_computed_in_float32():
+    x, y = _pairs(3, 3, 40, 40, seed=6)
+    kernel = gaussian_kernel_1d(11, 1.5)
+    ref = ssim_channel_means(x.float(), y.float(), kernel, 6.5025, 58.5225)
+    for dtype in (torch.float16, torch.bfloat16):  # uint8 values are exact in both
+        out = ssim_channel_means(x.to(dtype), y.to(dtype), kernel, 6.5025, 58.5225)
+        assert out[0].dtype == torch.float32 and torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
+
+
 def test_torch_path_gives_exactly_one_for_identical_images():
     """The other devices' formula keeps the property too (run here on CPU tensors)."""
     x = torch.from_numpy(np.random.default_rng(2).integers(0, 256, size=(12, 20, 24), dtype=np.uint8))
@@ -230,6 +239,11 @@ def test_workspace_reuses_buffers_and_frees_large_ones(monkeypatch):
         with workspace.scratch(2000, torch.float32, "cpu"), workspace.scratch(3000, torch.float32, "cpu"):
             pass
     assert len(workspace._pool) == workspace.POOL_SIZE
+    monkeypatch.setattr(workspace, "_pool", [])
+    with torch.inference_mode(), workspace.scratch(100, torch.float32, "cpu"):  # made inside inference mode ...
+        pass
+    with workspace.scratch(100, torch.float32, "cpu") as e:  # ... and written in place outside it (torch path)
+        e.copy_(torch.ones(100))
     monkeypatch.setattr(workspace, "KEEP_BYTES", 4000)
     monkeypatch.setattr(workspace, "_pool", [])
     with workspace.scratch(2000, torch.float32, "cpu"):  # 8000 bytes: freed after use

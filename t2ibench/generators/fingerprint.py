@@ -12,7 +12,8 @@ never be scored with the images of the first (issue 10: a stale FID, silently).
    generator's class and of the file that defines its factory (``module:callable`` or
    ``file.py:callable``), of every existing file an attribute of the generator names
    (``self.weights = "ckpt.pt"``), of the tensors of every ``torch.nn.Module`` it holds
-   (weights loaded from anywhere), and of its plain settings (numbers, strings, bools);
+   (weights loaded from anywhere), and of its plain settings (numbers, strings, bools; a device
+   string such as ``"cuda:1"`` by its type, ``"cuda"``, so that torchrun's ranks agree);
    attributes named ``_like_this`` are the generator's private state (counters, caches) and
    do not count;
 3. ``None`` when the generator's class has no source file (defined in an interactive
@@ -27,9 +28,14 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 from pathlib import Path
 
 import torch
+
+#: A device string with an index ("cuda:1"): a setting enters the fingerprint by the device type alone, so
+#: the torchrun ranks of one run (each on its cuda:LOCAL_RANK) agree, while CPU and CUDA still differ.
+_DEVICE_INDEX = re.compile(r"^(cuda|xpu|hpu|npu|mps|meta):\d+$")
 
 #: Files larger than this that an attribute names are fingerprinted by size and mtime, not read.
 _HASH_FILE_LIMIT = 4 << 30
@@ -94,7 +100,7 @@ def generator_fingerprint(generator, factory=None):
         if isinstance(value, torch.nn.Module):
             modules[name] = _module_sha256(value)
         elif isinstance(value, (bool, int, float, str)) or value is None:
-            settings[name] = value
+            settings[name] = _DEVICE_INDEX.sub(r"\1", value) if isinstance(value, str) else value
         for path in _named_files(value):
             weights[str(path)] = _file_sha256(path)
     if isinstance(generator, torch.nn.Module):

@@ -165,6 +165,8 @@ def ssim_channel_means(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c
     nc, hh, ww = n * c, h - k + 1, w - k + 1
     dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     kernel = kernel.to(dtype)
+    if x.is_floating_point() and x.dtype != dtype:  # float16 / bfloat16: numba and numpy take neither
+        x, y = x.to(dtype), y.to(dtype)
     x, y = x.reshape(nc, h, w).contiguous(), y.reshape(nc, h, w).contiguous()
     sizes = (h * 4 * nc * w, hh * 4 * nc * w, hh * 4 * nc * ww)
     with scratch(sum(sizes), dtype, x.device) as buf:

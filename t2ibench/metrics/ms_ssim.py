@@ -123,7 +123,7 @@ def _piq_ms_ssim(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c1: flo
         ssim_val, cs = ssim_channel_means(x, y, kernel, c1, c2)
         mcs.append(cs)
     terms = torch.relu(torch.stack(mcs[:-1] + [ssim_val]))  # [scales, N, C]
-    return torch.prod(terms ** weights.view(-1, 1, 1), dim=0).mean(dim=1)
+    return torch.prod(terms ** weights.to(terms.device).view(-1, 1, 1), dim=0).mean(dim=1)
 
 
 def _hdgan_code_ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float, weights: np.ndarray) -> torch.Tensor:

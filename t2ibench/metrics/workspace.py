@@ -38,7 +38,8 @@ def scratch(numel: int, dtype: torch.dtype, device: torch.device | str):
         fits = [i for i, t in enumerate(_pool) if t.dtype == dtype and t.device == device and t.numel() >= numel]
         buf = _pool.pop(min(fits, key=lambda i: _pool[i].numel())) if fits else None
     if buf is None:
-        buf = torch.empty(numel, dtype=dtype, device=device)
+        with torch.inference_mode(False):  # a normal tensor: usable in and out of inference mode
+            buf = torch.empty(numel, dtype=dtype, device=device)
     try:
         yield buf[:numel]
     finally:
