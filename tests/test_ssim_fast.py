@@ -8,6 +8,8 @@ only, never timings.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -249,3 +251,25 @@ def test_workspace_reuses_buffers_and_frees_large_ones(monkeypatch):
     with workspace.scratch(2000, torch.float32, "cpu"):  # 8000 bytes: freed after use
         pass
     assert workspace._pool == []
+
+
+def test_kernels_load_where_numba_cannot_cache(tmp_path):
+    """A read-only install with an unwritable home: numba refuses ``cache=True`` at import ("no locator
+    available"); the kernels then compile in the process instead of failing the import. Reproduced for real:
+    the module copied beside a ``__pycache__`` that is a file, HOME on /proc, in a subprocess."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    src = Path(ssim_cpu_kernels.__file__)
+    shutil.copy(src, tmp_path / "kernels_copy.py")
+    (tmp_path / "__pycache__").write_text("not a directory")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(HOME="/proc/no-home", XDG_CACHE_HOME="/proc/no-home", PYTHONPATH=str(tmp_path))
+    code = ("import numpy as np, kernels_copy as k\n"
+            "x = np.arange(48, dtype=np.uint8).reshape(1, 6, 8); m = np.empty((6, 4, 1, 8), np.float32)\n"
+            "means = k.moments_cpu(x, x, m); print(float(means[0, 0]))\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.strip()) == pytest.approx(23.5)

@@ -15,7 +15,9 @@ channel means and the final sums over each map are accumulated in float64 (torch
 ``tests/test_ssim_fast.py`` checks these kernels against the torch path.
 
 Compiled on first use (about 1-2 s per input dtype) and cached on disk by numba (``cache=True``:
-``__pycache__`` beside this file, or numba's user-wide cache directory when that is read-only).
+``__pycache__`` beside this file, or numba's user-wide cache directory when that is read-only; where
+neither can be written, e.g. a read-only install with an unwritable home, numba refuses ``cache=True``
+at import and the kernels are compiled in every process instead, see :func:`_jit`).
 Every kernel releases the GIL (``nogil``), so the chunk workers of
 :func:`t2ibench.metrics.gaussian_window.map_chunks` run them in parallel. ``error_model="numpy"``:
 a division by zero gives inf/nan as in torch (Python's error model adds a branch per division,
@@ -26,10 +28,18 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_JIT = {"nogil": True, "cache": True, "error_model": "numpy"}
 
 
-@numba.njit(**_JIT)
+def _jit(fn):
+    """``numba.njit`` with the options above, cached on disk where numba finds a writable place."""
+    options = {"nogil": True, "error_model": "numpy"}
+    try:
+        return numba.njit(cache=True, **options)(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available": compile per process
+        return numba.njit(cache=False, **options)(fn)
+
+
+@_jit
 def channel_means(x, out, row_sums):
     """``out[c]`` = mean of ``x[c]`` for ``x`` ``[NC, H, W]`` (any real dtype), accumulated in
     float64 (``row_sums``: float64 scratch ``[W]``) and stored in ``out``'s dtype."""
@@ -43,7 +53,7 @@ def channel_means(x, out, row_sums):
         out[ch] = row_sums.sum() / (h * w)
 
 
-@numba.njit(**_JIT)
+@_jit
 def centred_moments(x, y, mean_x, mean_y, moments):
     """Fill ``moments`` ``[H, 4, NC, W]`` with ``a, b, a^2 + b^2, ab`` where ``a = x - mean_x[c]``,
     ``b = y - mean_y[c]`` (``x``, ``y``: ``[NC, H, W]``, any real dtype; converted to ``moments``'
@@ -67,7 +77,7 @@ def centred_moments(x, y, mean_x, mean_y, moments):
                 ab[j] = a * b
 
 
-@numba.njit(**_JIT)
+@_jit
 def ssim_cs_means(filtered, mean_x, mean_y, constants, sums, out):
     """Per-channel means of the SSIM and cs maps from the filtered centred moments.
 
