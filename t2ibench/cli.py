@@ -149,8 +149,8 @@ def add_generator_weights_args(p: argparse.ArgumentParser) -> None:
                    help="the released format of NAME's --generator-weights, e.g. attngan-release ('t2ibench list "
                         "formats' lists them, with the files each reads and what it refuses)")
     p.add_argument("--generator-precision", choices=defaults.GENERATOR_PRECISIONS, default=defaults.GENERATOR_PRECISION,
-                   help="the generators' forward pass: float32 (default), or float16 / bfloat16 under torch.autocast "
-                        "(faster on CUDA; images differ from float32's by a fraction of a grey level: README "
+                   help="the generators' forward pass: float32 (default), or float16 (CUDA only) / bfloat16 under "
+                        "torch.autocast (faster on CUDA; images differ from float32's by a fraction of a grey level: README "
                         "'Precision'); feature extractors always run in float32")
     p.add_argument("--generator-text-encoder", action="append", default=[], metavar="NAME=FILES",
                    help="the text encoder NAME reads: with --weights-format, the release's DAMSM and its vocabulary, "

@@ -26,6 +26,8 @@ def test_generator_autocast_contexts():
         generator_autocast("half", "cpu")
     with pytest.raises(ValueError, match="generator precision"):
         evaluate("noise", "shapes", metrics=["ssim"], n_images=10, generator_precision="fp8", progress=False)
+    with pytest.raises(ValueError, match="float16 is for CUDA: .* use bfloat16 on the CPU"):  # before generating
+        evaluate("attngan", "shapes", metrics=["ssim"], n_images=10, generator_precision="float16", progress=False)
 
 
 def test_bfloat16_generation_stays_within_the_regress_tolerance_of_float32():

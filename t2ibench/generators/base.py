@@ -81,7 +81,8 @@ def generator_autocast(precision: str, device):
     """The context a generator's forward pass runs in for ``precision``
     (``defaults.GENERATOR_PRECISIONS``): nothing for "float32", else ``torch.autocast`` on the
     device's type with float16 or bfloat16 (matrix products and convolutions in that dtype, the
-    ops autocast keeps in float32 untouched). A ValueError names the choices for any other value."""
+    ops autocast keeps in float32 untouched). A ValueError names the choices for any other value, and
+    refuses float16 on the CPU (measured: attngan's LSTM fails in oneDNN), where bfloat16 works."""
     from t2ibench import defaults
 
     if precision not in defaults.GENERATOR_PRECISIONS:
@@ -89,7 +90,11 @@ def generator_autocast(precision: str, device):
                          f"got {precision!r}")
     if precision == "float32":
         return contextlib.nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=getattr(torch, precision))
+    device_type = torch.device(device).type
+    if precision == "float16" and device_type == "cpu":
+        raise ValueError("generator precision float16 is for CUDA: on the CPU not every operator takes it "
+                         "(oneDNN's LSTM refuses it); use bfloat16 on the CPU")
+    return torch.autocast(device_type, dtype=getattr(torch, precision))
 
 
 def generate_checked(gen, name: str, captions: Sequence[str], seed: int,
