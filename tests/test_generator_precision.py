@@ -77,3 +77,22 @@ def test_cli_flag_reaches_the_result_and_the_regenerated_samples(tmp_path, monke
                      "--generator-precision", "bfloat16", "--no-images", "--no-progress", "--out", str(out)]) == 0
     assert json.loads((out / "result.json").read_text())["provenance"]["generator_precision"] == "bfloat16"
     assert used[-1] == "bfloat16" and (out / "samples.png").is_file()
+
+
+def test_benchmark_flag_reaches_the_leaderboard_the_tables_and_fid_against_n(tmp_path, benchmark_script):
+    """``benchmark.py --generator-precision bfloat16``: the leaderboard's result, a paper table's results and the
+    FID/KID-against-n curve (which reuses the leaderboard's result only at the same precision) all say it."""
+    import json
+
+    args = ["--generators", "gan-int-cls", "--generator-precision", "bfloat16", "--n-images", "60", "--metrics",
+            "fid,kid,ssim", "--fid-vs-n", "gan-int-cls", "--no-sanity", "--table", "sdn-3", "--table-n-images", "60",
+            "--allow-small-n", "--out", str(tmp_path / "lb"), "--images-dir", str(tmp_path / "images"),
+            "--no-progress", "--device", "cpu"]
+    assert benchmark_script.main(args) == 0
+    board = tmp_path / "lb" / "shapes"
+    results = [board / "results" / "gan-int-cls.json", *sorted((board / "tables" / "results").glob("*.json"))]
+    assert len(results) > 2
+    for path in results:
+        assert json.loads(path.read_text())["provenance"]["generator_precision"] == "bfloat16", path
+    curve = (board / "fid_kid_vs_n.csv").read_text().splitlines()
+    assert curve[0].startswith("generator,n,fid") and curve[1].startswith("gan-int-cls,60,") and curve[1].endswith(",True")
