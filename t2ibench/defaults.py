@@ -39,10 +39,10 @@ FEATURE_BATCH_SIZE = 50
 PREFETCH_CHUNKS = 2
 #: Python threads the pixel metrics (SSIM, MS-SSIM, FSIM) spread their chunks over
 #: (:func:`t2ibench.metrics.gaussian_window.map_chunks`); ``None``: torch's intra-op thread count.
-#: 1 by default: on this project's 2-core machine two workers were 15% faster on idle cores and
-#: 40% slower beside two busy processes (two threads time-sliced on the one core left to this
-#: process evict each other's cache-sized chunks; ``python -m t2ibench.perf --only pixel``), and in
-#: an evaluation the other cores are busy generating images and extracting features anyway.
+#: 1 by default: in an evaluation the other core is busy generating images and extracting features
+#: anyway, and on this project's 2-core machine two workers gained little beside two busy processes
+#: (SSIM on 300 RGB 64-px pairs, timed by hand: 24-28 ms against 26-28 ms with one; on idle cores
+#: 20 ms against 25 ms; before the pooled scratch buffers two workers were 40% slower loaded).
 #: Raise it on a machine with many free cores for a standalone call.
 PIXEL_WORKERS: int | None = 1
 

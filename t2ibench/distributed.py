@@ -145,8 +145,10 @@ def setup(device: str) -> str:
     """Join the process group when started by torchrun (once per process) and return this rank's device.
 
     One process (no torchrun): returns ``device`` unchanged and initialises nothing. Sharded:
-    ``"cpu"`` stays; ``"cuda"`` becomes ``cuda:LOCAL_RANK`` (and the current CUDA device); an explicit
-    ``cuda:i`` is a ``ValueError``, since every rank would use the same GPU.
+    ``"cpu"`` stays; ``"cuda"`` becomes ``cuda:LOCAL_RANK`` (and the current CUDA device); the
+    ``cuda:LOCAL_RANK`` it returned is accepted again once the group is joined (the CLI, then
+    ``evaluate``, call it); any other explicit ``cuda:i`` is a ``ValueError``, since every rank would
+    use the same GPU (``cuda:0`` typed by hand too, which only rank 0 would accept otherwise).
     """
     r = ranks()
     if not r.active:
@@ -158,7 +160,8 @@ def setup(device: str) -> str:
 
     cuda = str(device).startswith("cuda")
     if cuda:
-        if str(device) not in ("cuda", f"cuda:{r.local_rank}"):  # cuda:LOCAL_RANK: set up already
+        returned = dist.is_initialized() and str(device) == f"cuda:{r.local_rank}"  # set up already
+        if str(device) != "cuda" and not returned:
             raise ValueError(f"--device {device}: under torchrun each process takes cuda:LOCAL_RANK; give "
                              f"--device cuda (or auto)")
         if r.local_rank >= torch.cuda.device_count():

@@ -47,7 +47,8 @@ def save_model_grid(rows: dict[str, torch.Tensor], captions: Sequence[str], path
     if not names or any(len(rows[name]) != n for name in names):
         raise ValueError(f"save_model_grid: every row needs {n} images (one per caption), got "
                          f"{ {name: len(rows[name]) for name in names} }")
-    fig, axes = plt.subplots(len(names), n, figsize=(1.7 * n + 1.2, 1.75 * len(names) + 0.9), squeeze=False)
+    height = 1.75 * len(names) + 0.9
+    fig, axes = plt.subplots(len(names), n, figsize=(1.7 * n + 1.2, height), squeeze=False)
     for i, name in enumerate(names):
         for k in range(n):
             ax = axes[i, k]
@@ -58,7 +59,6 @@ def save_model_grid(rows: dict[str, torch.Tensor], captions: Sequence[str], path
                 ax.set_title("\n".join(textwrap.wrap(str(captions[k]), 22)[:4]), fontsize=6)
             if k == 0:
                 ax.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
-    height = 1.75 * len(names) + 0.9
     if title:
         fig.suptitle(title, fontsize=10, y=1 - 0.12 / height)
     # no band of empty figure between the title and the first row (the default margins scale with height)

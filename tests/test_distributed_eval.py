@@ -114,6 +114,12 @@ def test_setup_accepts_the_device_it_returned(monkeypatch):
     assert setup("cuda:1") == "cuda:1"
     with pytest.raises(ValueError, match="each process takes cuda:LOCAL_RANK"):
         setup("cuda:0")
+    # before the group exists, cuda:0 typed by hand is refused on rank 0 too (the other ranks would refuse it)
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    with pytest.raises(ValueError, match="each process takes cuda:LOCAL_RANK"):
+        setup("cuda:0")
 
 
 def test_merge_joins_every_ranks_part_in_rank_order():

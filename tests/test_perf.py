@@ -156,6 +156,21 @@ def _wait_gone(pids, timeout=10.0) -> bool:
     return False
 
 
+def test_pipeline_values_with_a_peer_standard_error_agree_within_se_factor():
+    """A sampled value (R-precision, the overall MS-SSIM, and the classwise MS-SSIM when classes outgrow the
+    pairs, as in --full) is judged in standard errors of the difference; the others by rtol/atol."""
+    from t2ibench.perf.pipeline import compare
+    from t2ibench.perf.settings import PIPELINE_METRICS, SE_FACTOR
+
+    ours = {m: 0.5 for m in (*PIPELINE_METRICS, "ms-ssim overall")}
+    se = {"r-precision": 0.01, "ms-ssim overall": 0.01, "ms-ssim": 0.01}
+    peer = {**ours, "ms-ssim": 0.5 + 0.9 * SE_FACTOR * 2 ** 0.5 * 0.01, "r-precision": 0.5 + 0.05, "_se": se}
+    rows = {r["metric"]: r for r in compare(ours, peer)}
+    assert rows["ms-ssim"]["agree"] and "standard errors" in rows["ms-ssim"]["tolerance"]
+    assert not rows["r-precision"]["agree"]  # 5 SE of one estimate = 3.5 SE of the difference > 3
+    assert rows["fid"]["agree"] and rows["fid"]["tolerance"] == "rtol 0.0001"
+
+
 def test_generation_rows_time_each_precision_of_the_device(shapes, monkeypatch):
     """One row per model and precision (CUDA adds float16; bfloat16 on the CPU stands in for it here)."""
     from t2ibench.perf import generation, settings
@@ -231,6 +246,7 @@ def test_quick_run_writes_json_and_markdown_with_machine_versions_and_date(tmp_p
         assert r["values"] and all(v["agree"] for v in r["values"])
     md = (tmp_path / "smoke.md").read_text()
     assert "speed-up" in md and m["cpu_model"] in md and "Values side by side" in md
+    assert 0 < result["config"]["wall_seconds"] < 900 and "the whole run took" in md
     assert "speed-up" in proc.stdout
 
 

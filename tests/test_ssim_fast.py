@@ -167,6 +167,22 @@ def test_single_thread_restores_the_thread_count():
         torch.set_num_threads(before)
 
 
+def test_blas_threads_limits_scipys_and_numpys_openblas_and_restores():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from t2ibench.metrics.threads import blas_threads
+
+    def blas():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas()
+        assert any("scipy.libs" in path for path in before)  # scipy's own OpenBLAS is seen (and so limited)
+        with blas_threads(1):
+            assert set(blas().values()) == {1}
+        assert blas() == before
+
+
 @pytest.mark.parametrize("shape", [(7, 3, 64, 64), (3, 1, 45, 70), (2, 3, 200, 180)])
 def test_identical_images_score_exactly_one(shape):
     """SSIM(x, x) = MS-SSIM(x, x) = 1 to the last bit (uint8 and float inputs): the cs numerator and

@@ -12,9 +12,9 @@ positive semi-definite matrix ``M`` similar to it, so ``Tr (S1 S2)^{1/2} = sum_i
   (``L^{-1} S1 S2 L = L^T S2 L``). LAPACK's ``dpotrf`` (the factor), ``dsygst`` (``L^T S2 L``
   in ``d^3`` flops, a quarter of two matrix products) and one eigenvalues-only symmetric solve
   (``dsyevr``), all float64 through scipy's LAPACK: the floor of this computation. At d = 2048 on
-  this project's 2-core machine: 0.99 s idle and beside two busy processes, against 10.4 s and 27.4 s
-  for ``np.real(scipy.linalg.sqrtm(S1 @ S2))`` (``leaderboards/perf/perf-default-cpu.md``, from
-  ``python -m t2ibench.perf``); the torch path it replaced (``cholesky``, two products,
+  this project's 2-core machine: 0.92-0.97 s idle and beside two busy processes, 10.3-11x and 21-44x
+  faster than ``np.real(scipy.linalg.sqrtm(S1 @ S2))`` over the committed runs of
+  ``python -m t2ibench.perf`` (``leaderboards/perf/perf-default-cpu.md`` has the latest); the torch path it replaced (``cholesky``, two products,
   ``eigvalsh`` on MKL) took 1.1 s / 1.7 s when timed by hand. If ``S1`` is numerically singular and ``S2`` is
   not, the roles swap (``S1 S2`` and ``S2 S1`` have the same eigenvalues).
 * **eigh path** (both numerically singular): ``A = S1^{1/2}`` from a symmetric eigendecomposition

@@ -113,7 +113,8 @@ def render_markdown(result: dict) -> str:
              f"Machine: {m['cpu_model']}, {m['cpu_cores']} cores, {m['memory_gib']} GiB; GPU: {gpus}; torch threads "
              f"{m['torch_threads']}.", f"Versions: {versions}.",
              f"Command: `{cfg['command']}` (sizes {cfg['mode']}: {json.dumps(cfg['sizes'])}; seed {cfg['seed']}; "
-             f"competing load: {cfg['load_workers']} busy processes).", "",
+             f"competing load: {cfg['load_workers']} busy processes)"
+             + (f"; the whole run took {cfg['wall_seconds'] / 60:.1f} minutes." if "wall_seconds" in cfg else "."), "",
              "Speed-up = peer seconds / our seconds on the same inputs (> 1: t2ibench is faster).", "",
              markdown_table(HEADER, table_rows(result["rows"])), "", "## Values side by side", "",
              markdown_table(VALUE_HEADER, value_rows(result["rows"])), "", "## Targets", "",

@@ -149,6 +149,7 @@ def run(args) -> dict:
                             r.update(device=device, load=load)
                             result["rows"].append(r)
                         print(report.text_table(report.HEADER, report.table_rows(rows)), file=sys.stderr, flush=True)
+    result["config"]["wall_seconds"] = round(time.perf_counter() - progress.t0, 1)  # the whole run
     return result
 
 

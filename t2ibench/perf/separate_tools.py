@@ -84,8 +84,8 @@ def prepare(folders, dataset, device: str, cache_root) -> dict:
     # must use this same name to read the real folder's cache back instead of recomputing it
     classifier = torch_fidelity_name(load_extractor("shapes-classifier", device=device))
     real_cache = f"t2ibench-perf-{dataset.name}-{dataset.split}-{dataset.fingerprint[:12]}-shapes-classifier"
+    # isc caches the logits, fid the features KID reads too: the real folder's two cache files
     torch_fidelity.calculate_metrics(input1=str(folders.real), input2=str(folders.real), isc=True, fid=True,
-                                     kid=True, kid_subset_size=min(defaults.KID_SUBSET_SIZE, len(folders.real_keys)),
                                      feature_extractor=classifier,
                                      input1_cache_name=real_cache, input2_cache_name=real_cache,
                                      cache_root=str(cache_root), cuda=device.startswith("cuda"), verbose=False)
